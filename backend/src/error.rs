@@ -1,0 +1,77 @@
+//! Domain errors, and the one place they become `tonic::Status`.
+
+use tonic::{Code, Status};
+
+/// Why an order operation failed. Each message names the order and, where
+/// there is one, the field at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OrderError {
+    #[error("order {id} not found")]
+    NotFound { id: String },
+
+    #[error("order {id} already exists")]
+    AlreadyExists { id: String },
+
+    #[error("invalid order{}: {field} {problem}", display_id(.id))]
+    Invalid { id: String, field: &'static str, problem: String },
+
+    #[error("order {id} appears more than once in this update")]
+    DuplicateInUpdate { id: String },
+
+    #[error("an update may hold at most {limit} orders")]
+    UpdateTooLarge { limit: usize },
+
+    #[error("the order store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+fn display_id(id: &str) -> String {
+    if id.is_empty() { String::new() } else { format!(" {id}") }
+}
+
+impl From<OrderError> for Status {
+    fn from(error: OrderError) -> Self {
+        let code = match &error {
+            OrderError::NotFound { .. } => Code::NotFound,
+            OrderError::AlreadyExists { .. } => Code::AlreadyExists,
+            OrderError::Invalid { .. } | OrderError::DuplicateInUpdate { .. } => Code::InvalidArgument,
+            OrderError::UpdateTooLarge { .. } => Code::ResourceExhausted,
+            OrderError::Unavailable(_) => Code::Unavailable,
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_maps_to_its_grpc_code_with_a_message_naming_the_order() {
+        let cases = [
+            (OrderError::NotFound { id: "999".into() }, Code::NotFound, "order 999 not found"),
+            (OrderError::AlreadyExists { id: "101".into() }, Code::AlreadyExists, "order 101 already exists"),
+            (
+                OrderError::Invalid { id: "7".into(), field: "price", problem: "must be finite".into() },
+                Code::InvalidArgument,
+                "invalid order 7: price must be finite",
+            ),
+            (
+                OrderError::Invalid { id: String::new(), field: "price", problem: "must be finite".into() },
+                Code::InvalidArgument,
+                "invalid order: price must be finite",
+            ),
+            (
+                OrderError::DuplicateInUpdate { id: "102".into() },
+                Code::InvalidArgument,
+                "order 102 appears more than once in this update",
+            ),
+            (OrderError::UpdateTooLarge { limit: 5 }, Code::ResourceExhausted, "an update may hold at most 5 orders"),
+            (OrderError::Unavailable("gone".into()), Code::Unavailable, "the order store is unavailable: gone"),
+        ];
+        for (error, code, message) in cases {
+            let status = Status::from(error);
+            assert_eq!((status.code(), status.message()), (code, message));
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The ordermgt server: the book's `ecommerce.OrderManagement` over native
+//! gRPC and gRPC-Web, on one axum listener.
+//!
+//! [`app`] builds the router that `ordermgt-server` serves; tests serve the same one.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod order;
+pub mod origin;
+pub mod processing;
+pub mod serve;
+pub mod service;
+pub mod store;
+pub mod update;
+
+pub use app::{App, app};
+pub use config::Config;
+pub use serve::serve;

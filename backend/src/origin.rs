@@ -1,0 +1,184 @@
+//! Which web origins may call the service from a browser, enforced before any
+//! gRPC-Web call runs and advertised through CORS.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
+use http::request::Parts;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// An origin named by `--cors-origin`: `scheme://host[:port]`, or `*` for any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedOrigin(String);
+
+impl FromStr for AllowedOrigin {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text == "*" {
+            return Ok(Self(text.into()));
+        }
+        let origin = normalize(text);
+        let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
+            matches!(scheme, "http" | "https")
+                && !authority.is_empty()
+                && !authority.contains(['/', '?', '#', '@', ' '])
+        });
+        if valid {
+            Ok(Self(origin))
+        } else {
+            Err(format!("{text:?} is not an origin: expected scheme://host[:port], such as http://localhost:8080"))
+        }
+    }
+}
+
+impl fmt::Display for AllowedOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Lower-cases an origin and drops a trailing slash and the scheme's default port.
+fn normalize(origin: &str) -> String {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    for (scheme_prefix, default_port) in [("http://", ":80"), ("https://", ":443")] {
+        if origin.starts_with(scheme_prefix)
+            && let Some(bare) = origin.strip_suffix(default_port)
+        {
+            return bare.to_string();
+        }
+    }
+    origin
+}
+
+/// The origins allowed to call: the listed ones, and always the server's own.
+#[derive(Debug, Clone, Default)]
+pub struct OriginPolicy {
+    listed: Arc<[AllowedOrigin]>,
+}
+
+impl OriginPolicy {
+    pub fn new(listed: &[AllowedOrigin]) -> Self {
+        Self { listed: listed.into() }
+    }
+
+    /// Whether a request from `origin` may be served.
+    pub fn allows(&self, origin: &HeaderValue, request: &Parts) -> bool {
+        let Ok(origin) = origin.to_str() else { return false };
+        let origin = normalize(origin);
+        self.listed.iter().any(|listed| listed.0 == "*" || listed.0 == origin) || is_same_origin(&origin, request)
+    }
+
+    /// CORS headers for the allowed origins, with what gRPC-Web needs a browser to send and read.
+    pub fn cors_layer(&self) -> CorsLayer {
+        let policy = self.clone();
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(move |origin, request| policy.allows(origin, request)))
+            .allow_methods([Method::POST])
+            .allow_headers([
+                CONTENT_TYPE,
+                AUTHORIZATION,
+                HeaderName::from_static("x-grpc-web"),
+                HeaderName::from_static("x-user-agent"),
+                HeaderName::from_static("grpc-timeout"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("grpc-status"),
+                HeaderName::from_static("grpc-message"),
+                HeaderName::from_static("grpc-status-details-bin"),
+            ])
+            .max_age(Duration::from_secs(24 * 60 * 60))
+    }
+}
+
+/// Whether `origin` (normalized) names the host the request was sent to.
+fn is_same_origin(origin: &str, request: &Parts) -> bool {
+    let Some((scheme, _)) = origin.split_once("://") else { return false };
+    let host = request
+        .uri
+        .authority()
+        .map(|authority| authority.as_str())
+        .or_else(|| request.headers.get(HOST).and_then(|host| host.to_str().ok()));
+    host.is_some_and(|host| normalize(&format!("{scheme}://{host}")) == origin)
+}
+
+/// Middleware: refuses a request whose `Origin` is not allowed, before CORS or
+/// the service see it. Requests without `Origin` (native clients) pass.
+pub async fn refuse_foreign_origins(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Some(origin) = parts.headers.get(ORIGIN)
+        && !policy.allows(origin, &parts)
+    {
+        return refusal(origin);
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn refusal(origin: &HeaderValue) -> Response {
+    let origin = String::from_utf8_lossy(origin.as_bytes());
+    let message = format!("origin {origin} may not call this server; start it with --cors-origin {origin} to allow it");
+    let grpc_message = HeaderValue::from_str(&message).unwrap_or(HeaderValue::from_static("origin not allowed"));
+    (
+        StatusCode::FORBIDDEN,
+        [
+            (HeaderName::from_static("grpc-status"), HeaderValue::from_static("7")),
+            (HeaderName::from_static("grpc-message"), grpc_message),
+        ],
+        message,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(host: &str) -> Parts {
+        http::Request::post("/ecommerce.OrderManagement/getOrder")
+            .header(HOST, host)
+            .body(())
+            .expect("request")
+            .into_parts()
+            .0
+    }
+
+    fn allows(listed: &[&str], origin: &str, host: &str) -> bool {
+        let listed: Vec<AllowedOrigin> = listed.iter().map(|o| o.parse().expect("origin")).collect();
+        OriginPolicy::new(&listed).allows(&HeaderValue::from_str(origin).expect("header"), &request(host))
+    }
+
+    #[test]
+    fn the_servers_own_origin_is_always_allowed() {
+        assert!(allows(&[], "http://127.0.0.1:50051", "127.0.0.1:50051"));
+        assert!(allows(&[], "http://shop.example", "shop.example:80"));
+        assert!(!allows(&[], "http://127.0.0.1:8080", "127.0.0.1:50051"));
+    }
+
+    #[test]
+    fn listed_origins_are_allowed_ignoring_case_and_default_ports() {
+        assert!(allows(&["http://localhost:8080"], "http://localhost:8080", "127.0.0.1:50051"));
+        assert!(allows(&["https://Shop.Example/"], "https://shop.example:443", "127.0.0.1:50051"));
+        assert!(!allows(&["https://shop.example"], "http://shop.example", "127.0.0.1:50051"));
+        assert!(!allows(&["http://localhost:8080"], "null", "127.0.0.1:50051"));
+    }
+
+    #[test]
+    fn a_star_allows_any_origin() {
+        assert!(allows(&["*"], "https://anywhere.example", "127.0.0.1:50051"));
+    }
+
+    #[test]
+    fn only_plain_origins_can_be_listed() {
+        for bad in ["localhost:8080", "ftp://a.example", "http://", "http://a.example/x", "http://u@a.example"] {
+            assert!(bad.parse::<AllowedOrigin>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The batching engine of `processOrders`: plain Rust, no transport.
+//!
+//! A [`Session`] takes order ids one at a time. Each known id joins the
+//! current batch; when the batch is full it becomes one [`Shipment`] per
+//! destination, in the order the destinations first appeared. Unknown, empty
+//! or repeated ids are [`Rejection`]s and do not count toward the batch.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::OrderError;
+use crate::order::Order;
+use crate::store::OrderStore;
+
+/// Largest batch size: a stream holds up to one batch of orders in memory.
+pub const MAX_BATCH_SIZE: usize = 1_000;
+
+/// How many accepted orders make a batch: between 1 and [`MAX_BATCH_SIZE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSize(NonZeroUsize);
+
+impl BatchSize {
+    pub fn new(size: usize) -> Result<Self, String> {
+        match NonZeroUsize::new(size) {
+            None => Err("the batch size must be at least 1: a batch of 0 orders would never ship".into()),
+            Some(_) if size > MAX_BATCH_SIZE => Err(format!("the batch size must be at most {MAX_BATCH_SIZE}")),
+            Some(size) => Ok(Self(size)),
+        }
+    }
+
+    pub fn get(self) -> usize {
+        self.0.get()
+    }
+}
+
+impl Default for BatchSize {
+    fn default() -> Self {
+        Self(NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN))
+    }
+}
+
+impl FromStr for BatchSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let size = text.trim().parse::<usize>().map_err(|_| format!("{text:?} is not a whole number"))?;
+        Self::new(size)
+    }
+}
+
+impl fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The orders of one batch that go to one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shipment {
+    /// Unique for the life of the server: `cmb-1`, `cmb-2`, ...
+    pub id: String,
+    pub destination: String,
+    pub orders: Vec<Order>,
+}
+
+/// An id that was refused, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub id: String,
+    pub reason: String,
+}
+
+/// What submitting one id led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The order joined the batch, which is not full yet.
+    Pending,
+    /// The id was refused; the batch is unchanged.
+    Rejected(Rejection),
+    /// The order filled the batch: its shipments, one per destination.
+    Shipped(Vec<Shipment>),
+}
+
+/// The batch being filled: pure state, no I/O.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    size: BatchSize,
+    orders: Vec<Order>,
+}
+
+impl Batch {
+    pub fn new(size: BatchSize) -> Self {
+        Self { size, orders: Vec::with_capacity(size.get()) }
+    }
+
+    /// Adds an order. Returns the batch's orders when this one fills it, and
+    /// refuses an order already in the batch.
+    pub fn add(&mut self, order: Order) -> Result<Option<Vec<Order>>, Rejection> {
+        if self.orders.iter().any(|pending| pending.id == order.id) {
+            let reason = format!("order {} is already in the pending batch", order.id);
+            return Err(Rejection { id: order.id, reason });
+        }
+        self.orders.push(order);
+        if self.orders.len() < self.size.get() {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::replace(&mut self.orders, Vec::with_capacity(self.size.get()))))
+    }
+
+    /// The orders waiting for the batch to fill, in the order they came.
+    pub fn pending(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// Empties the batch, returning what it held.
+    pub fn take(&mut self) -> Vec<Order> {
+        std::mem::take(&mut self.orders)
+    }
+}
+
+/// Groups orders by destination, keeping the order in which destinations
+/// first appear and, within one, the order of the orders.
+pub fn group_by_destination(orders: Vec<Order>) -> Vec<(String, Vec<Order>)> {
+    let mut groups: Vec<(String, Vec<Order>)> = Vec::new();
+    for order in orders {
+        // Batches are small, so a scan beats hashing here.
+        match groups.iter_mut().find(|(destination, _)| *destination == order.destination) {
+            Some((_, group)) => group.push(order),
+            None => groups.push((order.destination.clone(), vec![order])),
+        }
+    }
+    groups
+}
+
+/// What every processing session of a server shares: the store, the batch
+/// size and the sequence of shipment ids.
+#[derive(Debug, Clone)]
+pub struct Processor {
+    store: Arc<dyn OrderStore>,
+    batch_size: BatchSize,
+    shipments_made: Arc<AtomicU64>,
+}
+
+impl Processor {
+    pub fn new(store: Arc<dyn OrderStore>, batch_size: BatchSize) -> Self {
+        Self { store, batch_size, shipments_made: Arc::default() }
+    }
+
+    /// A new, empty processing session.
+    pub fn session(&self) -> Session {
+        Session { batch: Batch::new(self.batch_size), processor: self.clone() }
+    }
+
+    fn ship(&self, orders: Vec<Order>) -> Vec<Shipment> {
+        group_by_destination(orders)
+            .into_iter()
+            .map(|(destination, orders)| {
+                let number = self.shipments_made.fetch_add(1, Ordering::Relaxed) + 1;
+                Shipment { id: format!("cmb-{number}"), destination, orders }
+            })
+            .collect()
+    }
+}
+
+/// One client's stream of ids and the batch it is filling.
+#[derive(Debug)]
+pub struct Session {
+    processor: Processor,
+    batch: Batch,
+}
+
+impl Session {
+    /// Looks an id up and adds its order to the batch. Fails only when the
+    /// store cannot be read; a bad id is an `Outcome::Rejected`.
+    pub async fn submit(&mut self, id: &str) -> Result<Outcome, OrderError> {
+        if id.is_empty() {
+            return Ok(Outcome::Rejected(Rejection { id: String::new(), reason: "empty order id".into() }));
+        }
+        let Some(order) = self.processor.store.get(id).await? else {
+            let reason = OrderError::NotFound { id: id.into() }.to_string();
+            return Ok(Outcome::Rejected(Rejection { id: id.into(), reason }));
+        };
+        Ok(match self.batch.add(order) {
+            Err(rejection) => Outcome::Rejected(rejection),
+            Ok(None) => Outcome::Pending,
+            Ok(Some(full)) => Outcome::Shipped(self.processor.ship(full)),
+        })
+    }
+
+    /// The orders waiting for the batch to fill.
+    pub fn pending(&self) -> &[Order] {
+        self.batch.pending()
+    }
+
+    /// Ends the session: the shipments of the partial batch, if any.
+    pub fn finish(mut self) -> Vec<Shipment> {
+        self.processor.ship(self.batch.take())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, sample_orders};
+
+    fn ids(orders: &[Order]) -> Vec<&str> {
+        orders.iter().map(|order| order.id.as_str()).collect()
+    }
+
+    fn to(destination: &str, id: &str) -> Order {
+        Order { id: id.into(), destination: destination.into(), ..Order::default() }
+    }
+
+    fn shipped(outcome: Outcome) -> Vec<(String, Vec<String>)> {
+        let Outcome::Shipped(shipments) = outcome else { panic!("expected shipments, got {outcome:?}") };
+        shipments.into_iter().map(|s| (s.destination, s.orders.into_iter().map(|order| order.id).collect())).collect()
+    }
+
+    fn book_session(size: usize) -> Session {
+        let store = Arc::new(MemoryStore::with_orders(sample_orders()));
+        Processor::new(store, BatchSize::new(size).expect("size")).session()
+    }
+
+    #[test]
+    fn batch_size_zero_and_absurd_sizes_are_refused() {
+        assert!("0".parse::<BatchSize>().unwrap_err().contains("at least 1"));
+        assert!("1001".parse::<BatchSize>().unwrap_err().contains("at most 1000"));
+        assert!("three".parse::<BatchSize>().is_err());
+        assert_eq!("3".parse::<BatchSize>(), Ok(BatchSize::default()));
+    }
+
+    #[test]
+    fn a_batch_fills_at_exactly_its_size() {
+        let mut batch = Batch::new(BatchSize::new(3).expect("size"));
+        assert_eq!(batch.add(to("A", "1")), Ok(None));
+        assert_eq!(batch.add(to("B", "2")), Ok(None));
+        let full = batch.add(to("A", "3")).expect("added").expect("full");
+        assert_eq!(ids(&full), ["1", "2", "3"]);
+        assert!(batch.pending().is_empty());
+    }
+
+    #[test]
+    fn an_order_already_in_the_batch_is_refused_and_does_not_count() {
+        let mut batch = Batch::new(BatchSize::new(2).expect("size"));
+        assert_eq!(batch.add(to("A", "1")), Ok(None));
+        let rejection = batch.add(to("A", "1")).expect_err("duplicate");
+        assert_eq!(rejection.reason, "order 1 is already in the pending batch");
+        assert_eq!(ids(batch.pending()), ["1"]);
+    }
+
+    #[test]
+    fn grouping_keeps_the_order_destinations_first_appear_in() {
+        let groups = group_by_destination(vec![to("Z", "1"), to("A", "2"), to("Z", "3"), to("M", "4")]);
+        let summary: Vec<_> = groups.iter().map(|(d, orders)| (d.as_str(), ids(orders))).collect();
+        assert_eq!(summary, [("Z", vec!["1", "3"]), ("A", vec!["2"]), ("M", vec!["4"])]);
+    }
+
+    #[tokio::test]
+    async fn the_book_flow_ships_two_destinations_then_flushes_the_rest() {
+        let mut session = book_session(3);
+        assert_eq!(session.submit("102").await, Ok(Outcome::Pending));
+        assert_eq!(session.submit("103").await, Ok(Outcome::Pending));
+        let first = shipped(session.submit("104").await.expect("submit"));
+        assert_eq!(
+            first,
+            [
+                ("Mountain View, CA".to_string(), vec!["102".to_string(), "104".to_string()]),
+                ("San Jose, CA".to_string(), vec!["103".to_string()]),
+            ]
+        );
+        assert_eq!(session.submit("105").await, Ok(Outcome::Pending));
+        assert_eq!(ids(session.pending()), ["105"]);
+        let rest = session.finish();
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].destination.as_str(), ids(&rest[0].orders)), ("San Jose, CA", vec!["105"]));
+    }
+
+    #[tokio::test]
+    async fn unknown_and_empty_ids_are_rejected_without_counting() {
+        let mut session = book_session(2);
+        let Ok(Outcome::Rejected(unknown)) = session.submit("999").await else { panic!("999 accepted") };
+        assert_eq!((unknown.id.as_str(), unknown.reason.as_str()), ("999", "order 999 not found"));
+        let Ok(Outcome::Rejected(empty)) = session.submit("").await else { panic!("empty id accepted") };
+        assert_eq!(empty.reason, "empty order id");
+        assert_eq!(session.submit("102").await, Ok(Outcome::Pending));
+        assert_eq!(shipped(session.submit("106").await.expect("submit")).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn finishing_an_empty_batch_ships_nothing() {
+        assert!(book_session(3).finish().is_empty());
+    }
+
+    #[tokio::test]
+    async fn shipment_ids_are_unique_across_sessions() {
+        let store = Arc::new(MemoryStore::with_orders(sample_orders()));
+        let processor = Processor::new(store, BatchSize::new(1).expect("size"));
+        let (mut a, mut b) = (processor.session(), processor.session());
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10 {
+            for session in [&mut a, &mut b] {
+                let Ok(Outcome::Shipped(shipments)) = session.submit("102").await else { panic!("not shipped") };
+                assert!(shipments.into_iter().all(|s| seen.insert(s.id)));
+            }
+        }
+        assert_eq!(seen.len(), 20);
+    }
+}

@@ -1,0 +1,95 @@
+//! The rules of an all-or-nothing update, gathered before anything is stored.
+
+use std::collections::HashSet;
+
+use crate::error::OrderError;
+use crate::order::Order;
+
+/// Most orders one update may replace: an update is held whole in memory
+/// until it is applied, so it needs a bound.
+pub const MAX_ORDERS_PER_UPDATE: usize = 10_000;
+
+/// The orders of one update, each checked as it arrives.
+#[derive(Debug, Default)]
+pub struct UpdateBatch {
+    orders: Vec<Order>,
+    ids: HashSet<String>,
+}
+
+impl UpdateBatch {
+    /// Adds an order to the update, refusing one without an id, an invalid
+    /// one, one sent twice, or one too many.
+    pub fn push(&mut self, order: Order) -> Result<(), OrderError> {
+        if order.id.is_empty() {
+            return Err(OrderError::Invalid {
+                id: order.id,
+                field: "id",
+                problem: "is required to update an order".into(),
+            });
+        }
+        order.validate()?;
+        if self.orders.len() == MAX_ORDERS_PER_UPDATE {
+            return Err(OrderError::UpdateTooLarge { limit: MAX_ORDERS_PER_UPDATE });
+        }
+        if !self.ids.insert(order.id.clone()) {
+            return Err(OrderError::DuplicateInUpdate { id: order.id });
+        }
+        self.orders.push(order);
+        Ok(())
+    }
+
+    /// The ids of the update, in the order they came.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.orders.iter().map(|order| order.id.as_str())
+    }
+
+    pub fn into_orders(self) -> Vec<Order> {
+        self.orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(id: &str) -> Order {
+        Order { id: id.into(), price: 1.0, ..Order::default() }
+    }
+
+    #[test]
+    fn orders_are_kept_in_the_order_they_came() {
+        let mut update = UpdateBatch::default();
+        for id in ["103", "102"] {
+            update.push(order(id)).expect("valid");
+        }
+        assert_eq!(update.ids().collect::<Vec<_>>(), ["103", "102"]);
+    }
+
+    #[test]
+    fn an_order_without_id_is_refused() {
+        let error = UpdateBatch::default().push(order("")).expect_err("no id");
+        assert!(matches!(error, OrderError::Invalid { field: "id", .. }), "{error:?}");
+    }
+
+    #[test]
+    fn an_invalid_order_is_refused_naming_its_id() {
+        let error = UpdateBatch::default().push(Order { price: -1.0, ..order("104") }).expect_err("invalid");
+        assert_eq!(error.to_string(), "invalid order 104: price must be a finite number of at least 0, got -1");
+    }
+
+    #[test]
+    fn the_same_id_twice_is_refused() {
+        let mut update = UpdateBatch::default();
+        update.push(order("102")).expect("first");
+        assert_eq!(update.push(order("102")), Err(OrderError::DuplicateInUpdate { id: "102".into() }));
+    }
+
+    #[test]
+    fn an_update_is_bounded() {
+        let mut update = UpdateBatch::default();
+        for n in 0..MAX_ORDERS_PER_UPDATE {
+            update.push(order(&n.to_string())).expect("within the limit");
+        }
+        assert_eq!(update.push(order("one more")), Err(OrderError::UpdateTooLarge { limit: MAX_ORDERS_PER_UPDATE }));
+    }
+}

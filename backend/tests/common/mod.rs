@@ -1,0 +1,82 @@
+//! What every integration test shares: a real server on an ephemeral port.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod grpc_web;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use backend::{App, Config};
+use ordermgt_proto::order_management_client::OrderManagementClient;
+use ordermgt_proto::{CombinedShipment, Order};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+/// A server serving [`App::router`] on `127.0.0.1:0`, stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub app: App,
+    _shutdown: oneshot::Sender<()>,
+}
+
+pub async fn spawn() -> TestServer {
+    spawn_with(Config::default()).await
+}
+
+pub async fn spawn_with(config: Config) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
+    let addr = listener.local_addr().expect("local address");
+    let app = App::new(&config);
+    let router = app.router();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(backend::serve(listener, router, async {
+        let _ = stopped.await;
+    }));
+    TestServer { addr, app, _shutdown: shutdown }
+}
+
+impl TestServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A native gRPC client over its own HTTP/2 connection.
+    pub async fn client(&self) -> OrderManagementClient<Channel> {
+        let channel = Channel::from_shared(self.url()).expect("url").connect().await.expect("connect");
+        OrderManagementClient::new(channel)
+    }
+
+    /// Waits, up to 10 s, for the count of open `processOrders` calls to become `expected`.
+    pub async fn wait_for_open_streams(&self, expected: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.app.open_process_streams() != expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "open streams stayed at {} instead of {expected}",
+                self.app.open_process_streams()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// The order the book's client adds before it processes orders.
+pub fn order_101() -> Order {
+    Order {
+        id: "101".into(),
+        items: vec!["iPhone XS".into(), "Mac Book Pro".into()],
+        description: "Sample order description.".into(),
+        price: 2300.0,
+        destination: "San Jose, CA".into(),
+    }
+}
+
+/// A shipment as `(destination, order ids)`, for compact assertions.
+pub fn summary(shipment: &CombinedShipment) -> (String, Vec<String>) {
+    (shipment.destination.clone(), shipment.orders_list.iter().map(|order| order.id.clone()).collect())
+}
+
+pub fn shipped(destination: &str, ids: &[&str]) -> (String, Vec<String>) {
+    (destination.to_string(), ids.iter().map(|id| id.to_string()).collect())
+}

@@ -1,0 +1,52 @@
+//! searchOrders over native gRPC: a server stream.
+
+mod common;
+
+use common::{order_101, spawn};
+use futures::TryStreamExt;
+use ordermgt_proto::Order;
+
+async fn search(server: &common::TestServer, query: &str) -> Vec<String> {
+    let mut client = server.client().await;
+    let found: Vec<Order> =
+        client.search_orders(query.to_string()).await.expect("search").into_inner().try_collect().await.expect("read");
+    found.into_iter().map(|order| order.id).collect()
+}
+
+#[tokio::test]
+async fn search_streams_every_order_with_a_matching_item_in_id_order() {
+    let server = spawn().await;
+    server.client().await.add_order(order_101()).await.expect("add 101");
+    assert_eq!(search(&server, "Google").await, ["102", "104"]);
+    assert_eq!(search(&server, "Mac Book Pro").await, ["101", "102"]);
+}
+
+#[tokio::test]
+async fn search_ignores_case() {
+    let server = spawn().await;
+    assert_eq!(search(&server, "aMAZON eCHO").await, ["105", "106"]);
+}
+
+#[tokio::test]
+async fn an_empty_query_lists_every_order_and_a_miss_lists_none() {
+    let server = spawn().await;
+    assert_eq!(search(&server, "").await, ["102", "103", "104", "105", "106"]);
+    assert!(search(&server, "no such item").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_large_result_streams_whole_in_id_order() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    for n in 0..2_000 {
+        let order = Order { id: format!("bulk-{n:05}"), items: vec!["Widget".into()], ..order_101() };
+        client.add_order(order).await.expect("add");
+    }
+    let mut found = client.search_orders("widget".to_string()).await.expect("search").into_inner();
+    let mut count = 0;
+    while let Some(order) = found.message().await.expect("read") {
+        assert_eq!(order.id, format!("bulk-{count:05}"));
+        count += 1;
+    }
+    assert_eq!(count, 2_000);
+}

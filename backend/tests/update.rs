@@ -1,0 +1,73 @@
+//! updateOrders over native gRPC: a client stream, all or nothing.
+
+mod common;
+
+use common::spawn;
+use ordermgt_proto::Order;
+use tonic::Code;
+
+fn changed(id: &str, items: &[&str]) -> Order {
+    Order {
+        id: id.into(),
+        items: items.iter().map(|item| item.to_string()).collect(),
+        description: "updated".into(),
+        price: 99.5,
+        destination: "Palo Alto, CA".into(),
+    }
+}
+
+async fn stored(server: &common::TestServer, id: &str) -> Order {
+    server.client().await.get_order(id.to_string()).await.expect("get").into_inner()
+}
+
+#[tokio::test]
+async fn every_order_of_the_stream_is_replaced_and_the_reply_lists_them() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let updates = vec![
+        changed("102", &["Google Pixel 3A", "Google Pixel Book"]),
+        changed("103", &["Apple Watch S4", "Mac Book Pro", "iPad Pro"]),
+        changed("104", &["Google Home Mini", "Google Nest Hub", "iPad Mini"]),
+    ];
+    let reply = client.update_orders(futures::stream::iter(updates.clone())).await.expect("update").into_inner();
+    assert_eq!(reply, "Updated orders: 102, 103, 104");
+    for update in updates {
+        assert_eq!(stored(&server, &update.id).await, update);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_id_fails_the_update_naming_it_and_changes_nothing() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let before = stored(&server, "102").await;
+    let updates = vec![changed("102", &["Changed"]), changed("999", &["Ghost"])];
+    let status = client.update_orders(futures::stream::iter(updates)).await.expect_err("999 unknown");
+    assert_eq!((status.code(), status.message()), (Code::NotFound, "order 999 not found"));
+    assert_eq!(stored(&server, "102").await, before);
+}
+
+#[tokio::test]
+async fn an_invalid_order_fails_the_update_naming_it_and_changes_nothing() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let before = stored(&server, "102").await;
+    let updates = vec![changed("102", &["Changed"]), Order { price: -1.0, ..changed("103", &["Bad"]) }];
+    let status = client.update_orders(futures::stream::iter(updates)).await.expect_err("103 invalid");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("103") && status.message().contains("price"), "{}", status.message());
+    assert_eq!(stored(&server, "102").await, before);
+}
+
+#[tokio::test]
+async fn an_order_sent_twice_or_without_id_fails_the_update() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let twice = vec![changed("102", &["A"]), changed("102", &["B"])];
+    let status = client.update_orders(futures::stream::iter(twice)).await.expect_err("twice");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(status.message(), "order 102 appears more than once in this update");
+    let status = client.update_orders(futures::stream::iter(vec![changed("", &["A"])])).await.expect_err("no id");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("id is required"), "{}", status.message());
+}

@@ -1,0 +1,138 @@
+//! `ordermgt`: calls ecommerce.OrderManagement from the command line.
+//!
+//! Run: `cargo run -p ordermgt-cli -- process 102 103 104 101` against a running
+//! `ordermgt-server`; `ordermgt --help` lists the commands.
+
+mod args;
+mod print;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use args::{Cli, Command, NewOrder};
+use clap::Parser;
+use ordermgt_proto::Order;
+use ordermgt_proto::order_management_client::OrderManagementClient;
+use print::Printer;
+use std::io::BufRead;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+type Client = OrderManagementClient<Channel>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ordermgt: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let channel = Channel::from_shared(cli.server.clone())
+        .map_err(|error| format!("{:?} is not a server URL: {error}", cli.server))?
+        .connect()
+        .await
+        .map_err(|error| format!("cannot reach {}: {}", cli.server, source_chain(&error)))?;
+    let mut client = OrderManagementClient::new(channel);
+    let print = Printer { json: cli.json };
+    match cli.command {
+        Command::Add(order) => {
+            let id = client.add_order(Order::from(order)).await.map_err(status)?.into_inner();
+            print.reply("id", &id);
+        }
+        Command::Get { id } => print.order(&client.get_order(id).await.map_err(status)?.into_inner()),
+        Command::Search { query } => {
+            let mut found = client.search_orders(query).await.map_err(status)?.into_inner();
+            while let Some(order) = found.message().await.map_err(status)? {
+                print.order(&order);
+            }
+        }
+        Command::Update { orders } => update(&mut client, orders, print).await?,
+        Command::Process { ids, interval } => process(&mut client, ids, Duration::from_millis(interval), print).await?,
+    }
+    Ok(())
+}
+
+async fn update(client: &mut Client, arguments: Vec<String>, print: Printer) -> Result<(), String> {
+    let lines = if arguments.is_empty() { read_stdin_lines()? } else { arguments };
+    let orders = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str::<Order>(line).map_err(|error| format!("{line:?} is not an order: {error}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reply = client.update_orders(tokio_stream::iter(orders)).await.map_err(status)?.into_inner();
+    print.reply("reply", &reply);
+    Ok(())
+}
+
+/// Sends the ids (or standard input's lines) as they come, while printing
+/// shipments as they arrive; half-closes at the end of the ids.
+async fn process(client: &mut Client, ids: Vec<String>, interval: Duration, print: Printer) -> Result<(), String> {
+    let (outgoing, requests) = mpsc::channel::<String>(64);
+    if ids.is_empty() {
+        // A plain thread, not the runtime's blocking pool: a read still
+        // waiting on the terminal must not hold up the exit.
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                let id = line.trim();
+                if !id.is_empty() && outgoing.blocking_send(id.to_string()).is_err() {
+                    break;
+                }
+            }
+        });
+    } else {
+        tokio::spawn(async move {
+            for (n, id) in ids.into_iter().enumerate() {
+                if n > 0 && !interval.is_zero() {
+                    tokio::time::sleep(interval).await;
+                }
+                if outgoing.send(id).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let mut shipments = client.process_orders(ReceiverStream::new(requests)).await.map_err(status)?.into_inner();
+    while let Some(shipment) = shipments.message().await.map_err(status)? {
+        print.shipment(&shipment);
+    }
+    Ok(())
+}
+
+fn read_stdin_lines() -> Result<Vec<String>, String> {
+    std::io::stdin()
+        .lock()
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|error| format!("cannot read standard input: {error}"))
+}
+
+fn status(status: tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
+fn source_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl From<NewOrder> for Order {
+    fn from(order: NewOrder) -> Self {
+        let NewOrder { id, items, description, price, destination } = order;
+        Self { id, items, description, price, destination }
+    }
+}

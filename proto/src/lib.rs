@@ -1,0 +1,22 @@
+//! The `ecommerce.OrderManagement` wire contract, generated at build time from
+//! `order_management.proto`: messages, plus server traits and client stubs
+//! behind the `server` and `client` features.
+
+mod generated {
+    #![allow(unreachable_pub, missing_debug_implementations, non_camel_case_types, clippy::all)]
+    tonic::include_proto!("ecommerce");
+}
+
+pub use generated::*;
+
+/// `CombinedShipment.status` of a shipment.
+pub const STATUS_PROCESSED: &str = "Processed";
+/// `CombinedShipment.status` of a rejection notice.
+pub const STATUS_REJECTED: &str = "Rejected";
+
+impl CombinedShipment {
+    /// Whether this is a rejection notice rather than a shipment.
+    pub fn is_rejection(&self) -> bool {
+        self.status == STATUS_REJECTED
+    }
+}
