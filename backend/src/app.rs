@@ -1,25 +1,33 @@
-//! The HTTP application: gRPC and gRPC-Web routes, origin checks, and the home page.
+//! The HTTP application: the gRPC services (native and gRPC-Web) behind origin
+//! checks, and the page's static files for every other path.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::response::Html;
 use ordermgt_proto::order_management_server::OrderManagementServer;
+use ordermgt_proto::order_management_web_server::OrderManagementWebServer;
 use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use crate::config::Config;
+use crate::metrics::Gauge;
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
+use crate::page;
 use crate::processing::Processor;
 use crate::service::OrderService;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
+use crate::web_service::OrderWebService;
 
 /// Everything one server instance serves, built from its [`Config`].
 #[derive(Debug, Clone)]
 pub struct App {
     service: OrderService,
+    web_service: OrderWebService,
     origins: OriginPolicy,
+    open_streams: Gauge,
+    web_dir: PathBuf,
 }
 
 impl App {
@@ -30,37 +38,43 @@ impl App {
 
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
         let processor = Processor::new(Arc::clone(&store), config.batch_size);
-        Self { service: OrderService::new(store, processor), origins: OriginPolicy::new(&config.cors_origins) }
+        let open_streams = Gauge::default();
+        Self {
+            service: OrderService::new(Arc::clone(&store), processor.clone(), open_streams.clone()),
+            web_service: OrderWebService::new(store, processor, open_streams.clone()),
+            origins: OriginPolicy::new(&config.cors_origins),
+            open_streams,
+            web_dir: page::resolve_dir(config.web_dir.as_deref()),
+        }
     }
 
-    /// The routes: the gRPC service (native and gRPC-Web) and, for any other path, the home page.
+    /// The routes: both gRPC services, each reachable natively and over
+    /// gRPC-Web, and, for any other path, the page.
     pub fn router(&self) -> Router {
-        // GrpcWebLayer wraps the gRPC service alone: around ordinary HTTP
-        // routes it would answer every request with 400.
-        let grpc = GrpcWebLayer::new().named_layer(OrderManagementServer::new(self.service.clone()));
-        Routes::new(grpc)
+        // GrpcWebLayer wraps the gRPC services alone: around the static
+        // files it would answer every ordinary request with 400.
+        let grpc_web = GrpcWebLayer::new();
+        Routes::new(grpc_web.named_layer(OrderManagementServer::new(self.service.clone())))
+            .add_service(grpc_web.named_layer(OrderManagementWebServer::new(self.web_service.clone())))
             .prepare()
             .into_axum_router()
             .layer(self.origins.cors_layer())
             .layer(middleware::from_fn_with_state(self.origins.clone(), refuse_foreign_origins))
-            .fallback(home)
+            .fallback_service(page::router(self.web_dir.clone()))
     }
 
-    /// How many `processOrders` calls are running right now.
+    /// How many processing streams (`processOrders` calls and browser sessions) are open right now.
     pub fn open_process_streams(&self) -> usize {
-        self.service.open_process_streams()
+        self.open_streams.get()
+    }
+
+    /// Where the page's files are served from.
+    pub fn web_dir(&self) -> &std::path::Path {
+        &self.web_dir
     }
 }
 
 /// The router of a default app for `config`.
 pub fn app(config: &Config) -> Router {
     App::new(config).router()
-}
-
-async fn home() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><title>ordermgt</title>",
-        "<p>ordermgt serves <code>ecommerce.OrderManagement</code> here over native gRPC and gRPC-Web.",
-        " Try <code>ordermgt search \"\"</code>.</p>",
-    ))
 }

@@ -1,6 +1,7 @@
 //! The server's settings: command-line flags, each with an `ORDERMGT_` environment twin.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use clap::Parser;
 
@@ -26,6 +27,11 @@ pub struct Config {
     /// Repeatable; the environment twin takes a comma-separated list. Same-origin calls always work.
     #[arg(long = "cors-origin", env = "ORDERMGT_CORS_ORIGIN", value_name = "ORIGIN", value_delimiter = ',')]
     pub cors_origins: Vec<AllowedOrigin>,
+
+    /// The built page to serve at `/` (trunk's `dist/`). By default `dist` in the working
+    /// directory, else `dist` of the workspace this binary was built in.
+    #[arg(long, env = "ORDERMGT_WEB_DIR", value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -34,7 +40,7 @@ fn default_listen() -> SocketAddr {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { listen: default_listen(), batch_size: BatchSize::default(), cors_origins: Vec::new() }
+        Self { listen: default_listen(), batch_size: BatchSize::default(), cors_origins: Vec::new(), web_dir: None }
     }
 }
 

@@ -25,6 +25,26 @@ pub enum OrderError {
     Unavailable(String),
 }
 
+/// Why a call on a browser's processing session failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    #[error("no open processing session has this token: it finished, was cancelled, or never existed")]
+    Unknown,
+
+    #[error("{limit} order ids already wait unread in this processing session: read its event stream first")]
+    Backlog { limit: usize },
+}
+
+impl From<SessionError> for Status {
+    fn from(error: SessionError) -> Self {
+        let code = match &error {
+            SessionError::Unknown => Code::NotFound,
+            SessionError::Backlog { .. } => Code::ResourceExhausted,
+        };
+        Status::new(code, error.to_string())
+    }
+}
+
 fn display_id(id: &str) -> String {
     if id.is_empty() { String::new() } else { format!(" {id}") }
 }
@@ -73,5 +93,13 @@ mod tests {
             let status = Status::from(error);
             assert_eq!((status.code(), status.message()), (code, message));
         }
+    }
+
+    #[test]
+    fn session_errors_map_to_not_found_and_resource_exhausted() {
+        assert_eq!(Status::from(SessionError::Unknown).code(), Code::NotFound);
+        let backlog = Status::from(SessionError::Backlog { limit: 8 });
+        assert_eq!(backlog.code(), Code::ResourceExhausted);
+        assert!(backlog.message().starts_with("8 order ids already wait unread"), "{}", backlog.message());
     }
 }

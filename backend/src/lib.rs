@@ -9,11 +9,14 @@ pub mod error;
 pub mod metrics;
 pub mod order;
 pub mod origin;
+pub mod page;
 pub mod processing;
 pub mod serve;
 pub mod service;
+pub mod sessions;
 pub mod store;
 pub mod update;
+pub mod web_service;
 
 pub use app::{App, app};
 pub use config::Config;

@@ -29,10 +29,11 @@ async fn main() -> ExitCode {
         }
     };
     let address = listener.local_addr().unwrap_or(config.listen);
-    tracing::info!(batch_size = %config.batch_size, "listening on http://{address}");
+    let app = App::new(&config);
+    tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), "listening on http://{address}");
 
     let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
-    let server = backend::serve(listener, App::new(&config).router(), async move {
+    let server = backend::serve(listener, app.router(), async move {
         shutdown_signal().await;
         let _ = signalled_tx.send(true);
     });

@@ -11,6 +11,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures::{Stream, StreamExt};
+
 use crate::error::OrderError;
 use crate::order::Order;
 use crate::store::OrderStore;
@@ -82,6 +84,46 @@ pub enum Outcome {
     Rejected(Rejection),
     /// The order filled the batch: its shipments, one per destination.
     Shipped(Vec<Shipment>),
+}
+
+/// What a processing stream tells its client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Shipment(Shipment),
+    Rejected(Rejection),
+}
+
+/// Runs a session over a stream of ids and streams what it leads to, in
+/// order; when the ids end, the partial batch ships and the stream ends.
+///
+/// This is the one processing loop: the book's bidirectional `processOrders`
+/// and the browser's processing sessions both run it. It is pull-driven: the
+/// next id is read only once the consumer has taken the events of the last
+/// one, so a consumer that stops reading stops the reading of ids too.
+pub fn run<E>(
+    mut session: Session,
+    ids: impl Stream<Item = Result<String, E>> + Send + 'static,
+) -> impl Stream<Item = Result<Event, E>> + Send + 'static
+where
+    E: From<OrderError> + Send + 'static,
+{
+    async_stream::try_stream! {
+        let mut ids = std::pin::pin!(ids);
+        while let Some(id) = ids.next().await {
+            match session.submit(&id?).await? {
+                Outcome::Pending => {}
+                Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
+                Outcome::Shipped(shipments) => {
+                    for shipment in shipments {
+                        yield Event::Shipment(shipment);
+                    }
+                }
+            }
+        }
+        for shipment in session.finish() {
+            yield Event::Shipment(shipment);
+        }
+    }
 }
 
 /// The batch being filled: pure state, no I/O.
@@ -292,6 +334,30 @@ mod tests {
     #[tokio::test]
     async fn finishing_an_empty_batch_ships_nothing() {
         assert!(book_session(3).finish().is_empty());
+    }
+
+    #[tokio::test]
+    async fn run_streams_rejections_and_shipments_in_order_then_flushes() {
+        use futures::TryStreamExt;
+        let sent =
+            futures::stream::iter(["102", "999", "103", "104", "105"].map(|id| Ok::<_, OrderError>(id.to_string())));
+        let events: Vec<Event> = run(book_session(3), sent).try_collect().await.expect("run");
+        let summary: Vec<String> = events
+            .iter()
+            .map(|event| match event {
+                Event::Rejected(rejection) => format!("rejected {}", rejection.id),
+                Event::Shipment(shipment) => format!("{}: {}", shipment.destination, ids(&shipment.orders).join(" ")),
+            })
+            .collect();
+        assert_eq!(summary, ["rejected 999", "Mountain View, CA: 102 104", "San Jose, CA: 103", "San Jose, CA: 105"]);
+    }
+
+    #[tokio::test]
+    async fn run_ends_with_the_error_of_its_input() {
+        use futures::TryStreamExt;
+        let ids = futures::stream::iter([Ok("102".to_string()), Err(OrderError::Unavailable("lost".into()))]);
+        let result: Result<Vec<Event>, _> = run(book_session(3), ids).try_collect().await;
+        assert_eq!(result, Err(OrderError::Unavailable("lost".into())));
     }
 
     #[tokio::test]

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::error::OrderError;
 use crate::metrics::Gauge;
 use crate::order::Order;
-use crate::processing::{Outcome, Processor, Rejection, Shipment};
+use crate::processing::{self, Event, Processor, Rejection, Shipment};
 use crate::store::OrderStore;
 use crate::update::UpdateBatch;
 
@@ -23,13 +23,9 @@ pub struct OrderService {
 }
 
 impl OrderService {
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
-        Self { store, processor, open_streams: Gauge::default() }
-    }
-
-    /// How many `processOrders` calls are running right now.
-    pub fn open_process_streams(&self) -> usize {
-        self.open_streams.get()
+    /// `open_streams` counts the `processOrders` calls running at any moment.
+    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge) -> Self {
+        Self { store, processor, open_streams }
     }
 }
 
@@ -69,9 +65,7 @@ impl OrderManagement for OrderService {
         while let Some(order) = incoming.next().await {
             update.push(order?.into())?;
         }
-        let reply = format!("Updated orders: {}", update.ids().collect::<Vec<_>>().join(", "));
-        self.store.replace_all(update.into_orders()).await?;
-        Ok(Response::new(reply))
+        Ok(Response::new(update.apply(self.store.as_ref()).await?))
     }
 
     type processOrdersStream = ResponseStream<pb::CombinedShipment>;
@@ -80,30 +74,13 @@ impl OrderManagement for OrderService {
         &self,
         request: Request<Streaming<String>>,
     ) -> Result<Response<Self::processOrdersStream>, Status> {
-        let mut ids = request.into_inner();
-        let mut session = self.processor.session();
         let open = self.open_streams.track();
-        // Pull-driven: the next id is read only once the client has taken
-        // what the last one produced, so a client that stops reading stops
-        // the server reading too (HTTP/2 flow control does the rest), and a
-        // client that leaves drops this stream and its session at once.
-        let shipments = async_stream::try_stream! {
-            let _open = open;
-            while let Some(id) = ids.next().await {
-                match session.submit(&id?).await? {
-                    Outcome::Pending => {}
-                    Outcome::Rejected(rejection) => yield rejection.into(),
-                    Outcome::Shipped(shipments) => {
-                        for shipment in shipments {
-                            yield shipment.into();
-                        }
-                    }
-                }
-            }
-            for shipment in session.finish() {
-                yield shipment.into();
-            }
-        };
+        let events = processing::run(self.processor.session(), request.into_inner());
+        // The guard lives as long as the stream: a client that leaves drops both at once.
+        let shipments = events.map(move |event| {
+            let _open = &open;
+            event.map(pb::CombinedShipment::from)
+        });
         Ok(Response::new(shipments.boxed()))
     }
 }
@@ -119,6 +96,15 @@ impl From<Order> for pb::Order {
     fn from(order: Order) -> Self {
         let Order { id, items, description, price, destination } = order;
         Self { id, items, description, price, destination }
+    }
+}
+
+impl From<Event> for pb::CombinedShipment {
+    fn from(event: Event) -> Self {
+        match event {
+            Event::Shipment(shipment) => shipment.into(),
+            Event::Rejected(rejection) => rejection.into(),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use crate::error::OrderError;
 use crate::order::Order;
+use crate::store::OrderStore;
 
 /// Most orders one update may replace: an update is held whole in memory
 /// until it is applied, so it needs a bound.
@@ -43,8 +44,12 @@ impl UpdateBatch {
         self.orders.iter().map(|order| order.id.as_str())
     }
 
-    pub fn into_orders(self) -> Vec<Order> {
-        self.orders
+    /// Applies the update to the store, all or nothing, and returns the
+    /// reply that lists the updated ids.
+    pub async fn apply(self, store: &dyn OrderStore) -> Result<String, OrderError> {
+        let reply = format!("Updated orders: {}", self.ids().collect::<Vec<_>>().join(", "));
+        store.replace_all(self.orders).await?;
+        Ok(reply)
     }
 }
 
@@ -54,6 +59,16 @@ mod tests {
 
     fn order(id: &str) -> Order {
         Order { id: id.into(), price: 1.0, ..Order::default() }
+    }
+
+    #[tokio::test]
+    async fn applying_replaces_the_orders_and_lists_them() {
+        let store = crate::store::MemoryStore::with_orders(crate::store::sample_orders());
+        let mut update = UpdateBatch::default();
+        update.push(order("104")).expect("valid");
+        update.push(order("102")).expect("valid");
+        assert_eq!(update.apply(&store).await.as_deref(), Ok("Updated orders: 104, 102"));
+        assert_eq!(store.get("104").await.expect("get").map(|order| order.price), Some(1.0));
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The `ecommerce.OrderManagement` wire contract, generated at build time from
-//! `order_management.proto`: messages, plus server traits and client stubs
-//! behind the `server` and `client` features.
+//! The wire contract, generated at build time from the protos: the book's
+//! `ecommerce.OrderManagement` (`order_management.proto`) and our browser
+//! extension `ecommerce.OrderManagementWeb` (`order_management_web.proto`):
+//! messages, plus server traits and client stubs behind the `server` and
+//! `client` features.
 
 mod generated {
     #![allow(unreachable_pub, missing_debug_implementations, non_camel_case_types, clippy::all)]

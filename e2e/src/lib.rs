@@ -1,0 +1,208 @@
+//! What the browser tests share: the real backend serving the release page,
+//! WebDriver sessions in headless Chromium and Firefox, and patient lookups.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use backend::{App, Config};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+/// How long a lookup waits for the page to get somewhere before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The browsers the page is tested in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl Browser {
+    pub fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+
+    fn driver(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromedriver",
+            Browser::Firefox => "geckodriver",
+        }
+    }
+
+    fn capabilities(self, profile: &std::path::Path) -> serde_json::Map<String, serde_json::Value> {
+        let capabilities = match self {
+            Browser::Chromium => serde_json::json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--no-first-run", "--window-size=1280,1000",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+            }),
+            Browser::Firefox => serde_json::json!({
+                "browserName": "firefox",
+                "moz:firefoxOptions": {
+                    "binary": "/usr/bin/firefox-esr",
+                    "args": ["-headless", "-width=1280", "-height=1000", "-profile", profile.display().to_string()],
+                    "prefs": { "app.update.enabled": false, "network.captive-portal-service.enabled": false },
+                },
+            }),
+        };
+        match capabilities {
+            serde_json::Value::Object(map) => map,
+            _ => unreachable!("capabilities are an object"),
+        }
+    }
+}
+
+/// The workspace's built page, or a failure that says how to build it.
+pub fn dist() -> PathBuf {
+    let dist = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "the page is not built at {}: run scripts/build-page.sh (scripts/test.sh does)",
+        dist.display()
+    );
+    dist
+}
+
+/// Serves the real app (fresh store, the book's orders) with the release page on an ephemeral port.
+pub async fn serve_page() -> (String, App) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let app = App::new(&Config { web_dir: Some(dist()), ..Config::default() });
+    tokio::spawn(backend::serve(listener, app.router(), std::future::pending()));
+    (url, app)
+}
+
+/// A WebDriver server and the browser session it drives; both end when dropped.
+#[derive(Debug)]
+pub struct Session {
+    pub client: Client,
+    _driver: Child,
+    profile: PathBuf,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Session {
+    pub async fn start(browser: Browser) -> Session {
+        let port = StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let driver = Command::new(browser.driver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start {}: {error} (scripts/setup.sh --test installs it)", browser.driver())
+            });
+        let profile =
+            std::env::temp_dir().join(format!("ordermgt-e2e-{}-{}-{port}", browser.name(), std::process::id()));
+        std::fs::create_dir_all(&profile).expect("profile dir");
+        let capabilities = browser.capabilities(&profile);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => panic!("no {} session through {}: {error}", browser.name(), browser.driver()),
+            }
+        };
+        Session { client, _driver: driver, profile }
+    }
+
+    /// The element matching `css`, once it exists.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("no element {css}: {error}"))
+    }
+
+    /// Every element matching `css` right now.
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client.find_all(Locator::Css(css)).await.unwrap_or_default()
+    }
+
+    /// The `attribute` of every element matching `css`, once `done` accepts them.
+    pub async fn wait_for_attrs(&self, css: &str, attribute: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let mut values = Vec::new();
+            for element in self.all(css).await {
+                if let Ok(Some(value)) = element.attr(attribute).await {
+                    values.push(value);
+                }
+            }
+            if done(&values) {
+                return values;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{css}[{attribute}] stayed {values:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The text of the element matching `css`, once `done` accepts it.
+    pub async fn wait_for_text(&self, css: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if done(&text) {
+                return text;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{css} stayed {text:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Replaces the value of the input matching `css` with `text`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap_or_else(|error| panic!("clear {css}: {error}"));
+        input.send_keys(text).await.unwrap_or_else(|error| panic!("type into {css}: {error}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|error| panic!("click {css}: {error}"));
+    }
+
+    /// Saves a screenshot where a reviewer can find it: `target/e2e/NAME.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+}

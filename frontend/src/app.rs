@@ -1,0 +1,109 @@
+//! `App`: owns the state, starts the tasks the components ask for, and lays the panels out.
+
+use yew::prelude::*;
+
+use crate::components::{AddForm, ConnectionBadge, OrderDetail, OrdersTable, ProcessPanel, SearchBox, UpdateDraft};
+use crate::parse::{OrderField, OrderText};
+use crate::services::Api;
+use crate::state::{AddAction, DetailAction, DraftEdit, State, UpdateAction};
+use crate::tasks::{TRANSPORT, Tasks};
+
+#[component]
+pub(crate) fn App() -> Html {
+    let state = use_reducer(State::default);
+    let tasks = {
+        let dispatcher = state.dispatcher();
+        use_memo((), move |_| Tasks::new(Api::for_page(), dispatcher))
+    };
+
+    // The first load, then a reload whenever the server comes back.
+    {
+        let tasks = tasks.clone();
+        use_effect_with((), move |_| tasks.search(String::new()));
+    }
+    {
+        let tasks = tasks.clone();
+        use_effect_with(state.connection.recoveries, move |recoveries| {
+            if *recoveries > 0 {
+                tasks.refresh();
+            }
+        });
+    }
+    // While the server is lost, retry it every few seconds; the retries end with this effect.
+    {
+        let tasks = tasks.clone();
+        use_effect_with(state.connection.connection.is_down(), move |down| {
+            let watch = down.then(|| tasks.watch_connection());
+            move || drop(watch)
+        });
+    }
+
+    let with_tasks = |run: fn(&Tasks, String)| {
+        let tasks = tasks.clone();
+        Callback::from(move |value: String| run(&tasks, value))
+    };
+    let on_search_type = with_tasks(Tasks::search_soon);
+    let on_search = with_tasks(Tasks::search);
+    let on_select = with_tasks(Tasks::show);
+    let on_process_send = with_tasks(Tasks::process);
+    let dispatcher = state.dispatcher();
+    let on_edit = dispatcher.to_callback().reform(|order| UpdateAction::Edit(order).into());
+    let on_close_detail = dispatcher.to_callback().reform(|()| DetailAction::Closed.into());
+    let on_add_change =
+        dispatcher.to_callback().reform(|(field, value): (OrderField, String)| AddAction::Field(field, value).into());
+    let on_draft_change = dispatcher.to_callback().reform(|edit: DraftEdit| UpdateAction::Field(edit).into());
+    let on_draft_remove = dispatcher.to_callback().reform(|id: String| UpdateAction::Remove(id).into());
+    let on_add = {
+        let tasks = tasks.clone();
+        Callback::from(move |form: OrderText| tasks.add(form))
+    };
+    let on_update = {
+        let tasks = tasks.clone();
+        let shown = state.detail.id().map(str::to_string);
+        Callback::from(move |drafts: Vec<OrderText>| tasks.update(drafts, shown.clone()))
+    };
+    let on_finish = {
+        let tasks = tasks.clone();
+        Callback::from(move |()| tasks.finish())
+    };
+    let on_stop = {
+        let tasks = tasks.clone();
+        Callback::from(move |()| tasks.stop())
+    };
+
+    let listed: Vec<String> = state.orders.rows.iter().map(|order| order.id.clone()).collect();
+    let drafted: Vec<String> = state.update.drafts.iter().map(|draft| draft.id.clone()).collect();
+    html! {
+        <>
+            <header class="topbar">
+                <div class="brand">
+                    <h1>{ "Order management" }</h1>
+                    <p class="muted small">{ "ecommerce.OrderManagement, from your browser" }</p>
+                </div>
+                <ConnectionBadge connection={state.connection.connection} />
+            </header>
+            <main class="layout">
+                <div class="column main-column">
+                    <section class="card orders-card" aria-labelledby="orders-title">
+                        <div class="card-head">
+                            <h2 id="orders-title">{ "Orders" }</h2>
+                            <SearchBox on_type={on_search_type} on_search={on_search} />
+                        </div>
+                        <OrdersTable rows={state.orders.rows.clone()} status={state.orders.status.clone()}
+                            query={state.orders.query.clone()} selected={state.detail.id().map(|id| AttrValue::from(id.to_string()))}
+                            drafted={drafted} on_select={on_select} on_edit={on_edit} />
+                        <OrderDetail detail={state.detail.clone()} on_close={on_close_detail} />
+                    </section>
+                    <UpdateDraft drafts={state.update.drafts.clone()} status={state.update.status.clone()}
+                        on_change={on_draft_change} on_remove={on_draft_remove} on_submit={on_update} />
+                </div>
+                <div class="column side-column">
+                    <ProcessPanel process={state.process.clone()} transport={TRANSPORT.label()} chips={listed}
+                        on_send={on_process_send} on_finish={on_finish} on_stop={on_stop} />
+                    <AddForm form={state.add.form.clone()} status={state.add.status.clone()}
+                        on_change={on_add_change} on_submit={on_add} />
+                </div>
+            </main>
+        </>
+    }
+}

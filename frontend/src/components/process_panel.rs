@@ -1,0 +1,57 @@
+//! The processing panel: enter ids, watch batches ship, finish or stop the session.
+
+use yew::prelude::*;
+
+use super::process_input::ProcessInput;
+use super::shipments::Shipments;
+use crate::state::{Phase, ProcessState};
+
+#[derive(Properties, PartialEq)]
+pub(crate) struct ProcessPanelProps {
+    pub(crate) process: ProcessState,
+    /// How sessions travel, in words.
+    pub(crate) transport: AttrValue,
+    /// The ids of the listed orders, offered as chips.
+    pub(crate) chips: Vec<String>,
+    pub(crate) on_send: Callback<String>,
+    pub(crate) on_finish: Callback<()>,
+    pub(crate) on_stop: Callback<()>,
+}
+
+#[component]
+pub(crate) fn ProcessPanel(props: &ProcessPanelProps) -> Html {
+    let phase = &props.process.phase;
+    let on_finish = props.on_finish.reform(|_: MouseEvent| ());
+    let on_stop = props.on_stop.reform(|_: MouseEvent| ());
+    let failed = matches!(phase, Phase::Failed(_));
+    html! {
+        <section class="card process-card" aria-labelledby="process-title">
+            <div class="card-head">
+                <h2 id="process-title">{ "Process orders" }</h2>
+                <p class="transport">
+                    <span class="muted">{ "Transport: " }</span>
+                    <span id="process-transport">{ props.transport.clone() }</span>
+                </p>
+            </div>
+            <p class="muted hint">
+                { "Each id is sent the moment you enter it. When a batch fills, it ships at once, one shipment per destination; Finish ships what is left." }
+            </p>
+            <ProcessInput chips={props.chips.clone()} enabled={!matches!(phase, Phase::Finishing)}
+                on_send={props.on_send.clone()} />
+            <div class="session-bar">
+                <p id="process-state" class={classes!("session-state", phase.data_state(), failed.then_some("error"))}
+                    data-state={phase.data_state()} role="status">{ phase.label() }</p>
+                <div class="session-actions">
+                    <button id="process-finish" type="button" onclick={on_finish} disabled={!phase.accepts_ids()}
+                        title="Ship the partial batch and end the session">{ "Finish" }</button>
+                    <button id="process-stop" type="button" class="danger" onclick={on_stop} disabled={!phase.is_active()}
+                        title="Cancel the session">{ "Stop" }</button>
+                </div>
+            </div>
+            if let Some(notice) = &props.process.notice {
+                <p class="notice" role="status">{ notice }</p>
+            }
+            <Shipments pending={props.process.pending.ids().to_vec()} outcomes={props.process.outcomes.clone()} />
+        </section>
+    }
+}

@@ -1,0 +1,64 @@
+//! What a processing session produced: `#process-pending` (ids waiting for their batch) and
+//! `#shipments` (each `.shipment` and `.rejection` in the order the server sent them).
+
+use yew::prelude::*;
+
+use crate::format;
+use crate::state::Outcome;
+
+#[derive(Properties, PartialEq)]
+pub(crate) struct ShipmentsProps {
+    pub(crate) pending: Vec<String>,
+    pub(crate) outcomes: Vec<Outcome>,
+}
+
+fn outcome(outcome: &Outcome) -> Html {
+    match outcome {
+        Outcome::Shipment(shipment) => html! {
+            <li class="shipment" data-id={shipment.id.clone()} data-destination={shipment.destination.clone()}>
+                <div class="shipment-head">
+                    <span class="shipment-id">{ &shipment.id }</span>
+                    <span class="shipment-destination">{ &shipment.destination }</span>
+                </div>
+                <div class="shipment-body">
+                    <span class="muted">{ if shipment.order_ids.len() == 1 { "Order " } else { "Orders " } }</span>
+                    <span class="shipment-orders">{ format::joined(&shipment.order_ids) }</span>
+                </div>
+            </li>
+        },
+        Outcome::Rejection { id, reason } => html! {
+            <li class="rejection" data-id={id.clone()}>
+                <span class="rejection-id">{ if id.is_empty() { "(empty id)".to_string() } else { id.clone() } }</span>
+                <span class="rejection-reason">{ format!("rejected: {reason}") }</span>
+            </li>
+        },
+    }
+}
+
+#[component]
+pub(crate) fn Shipments(props: &ShipmentsProps) -> Html {
+    html! {
+        <>
+            <div class="pending">
+                <h3>{ "Pending batch" }</h3>
+                <ul id="process-pending" class="pending-ids">
+                    { for props.pending.iter().enumerate().map(|(at, id)| html! {
+                        <li key={format!("{at}-{id}")} data-id={id.clone()}>{ id }</li>
+                    }) }
+                </ul>
+                if props.pending.is_empty() {
+                    <p class="muted small">{ "Nothing waiting." }</p>
+                }
+            </div>
+            <div class="outcomes">
+                <h3>{ "Shipments" }</h3>
+                <ol id="shipments" class="shipments">
+                    { for props.outcomes.iter().map(outcome) }
+                </ol>
+                if props.outcomes.is_empty() {
+                    <p class="muted small">{ "Shipments appear here as each batch fills, one per destination." }</p>
+                }
+            </div>
+        </>
+    }
+}

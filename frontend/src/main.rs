@@ -1,0 +1,15 @@
+//! The ordermgt page: a Yew app that calls the order service over gRPC-Web.
+//! Build and serve it with `trunk serve` (see `Trunk.toml`), or `trunk build --release` into `dist/`.
+
+mod app;
+mod batch;
+mod components;
+mod format;
+mod parse;
+mod services;
+mod state;
+mod tasks;
+
+fn main() {
+    yew::Renderer::<app::App>::new().render();
+}

@@ -1,0 +1,70 @@
+//! The generated clients over `tonic-web-wasm-client` (fetch), one method per call the page makes.
+
+use ordermgt_proto::order_management_client::OrderManagementClient;
+use ordermgt_proto::order_management_web_client::OrderManagementWebClient;
+use ordermgt_proto::{Order, OrderList};
+use tonic::codec::Streaming;
+use tonic_web_wasm_client::Client;
+
+use super::{CallError, Reach};
+
+/// The book's service and the browser's extension, both on the page's own origin.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    orders: OrderManagementClient<Client>,
+    web: OrderManagementWebClient<Client>,
+}
+
+impl Api {
+    /// Clients for the server that served the page (`window.location.origin`).
+    pub(crate) fn for_page() -> Self {
+        let origin = web_sys::window().and_then(|window| window.location().origin().ok()).unwrap_or_default();
+        let transport = Client::new(origin);
+        Api { orders: OrderManagementClient::new(transport.clone()), web: OrderManagementWebClient::new(transport) }
+    }
+
+    /// The browser extension's client, for processing sessions.
+    pub(crate) fn web(&self) -> OrderManagementWebClient<Client> {
+        self.web.clone()
+    }
+
+    /// `searchOrders`: the matching orders, read one by one as the server streams them.
+    pub(crate) async fn search(&self, query: String) -> Result<OrderStream, CallError> {
+        let stream = self.orders.clone().search_orders(query).await?.into_inner();
+        Ok(OrderStream(stream))
+    }
+
+    /// `getOrder`.
+    pub(crate) async fn get(&self, id: String) -> Result<Order, CallError> {
+        Ok(self.orders.clone().get_order(id).await?.into_inner())
+    }
+
+    /// `addOrder`: the stored order's id.
+    pub(crate) async fn add(&self, order: Order) -> Result<String, CallError> {
+        Ok(self.orders.clone().add_order(order).await?.into_inner())
+    }
+
+    /// `updateOrdersUnary`: all or nothing; the server's reply (`Updated orders: 102, 103`).
+    pub(crate) async fn update(&self, orders: Vec<Order>) -> Result<String, CallError> {
+        Ok(self.web.clone().update_orders_unary(OrderList { orders }).await?.into_inner())
+    }
+
+    /// Whether the server answers at all: `getOrder("")` costs it a lookup and a NOT_FOUND.
+    pub(crate) async fn probe(&self) -> Reach {
+        match self.get(String::new()).await {
+            Ok(_) => Reach::Server,
+            Err(error) => error.reach,
+        }
+    }
+}
+
+/// The orders of one search, as they arrive. Dropping it cancels the call.
+#[derive(Debug)]
+pub(crate) struct OrderStream(Streaming<Order>);
+
+impl OrderStream {
+    /// The next order, `None` once the search is complete.
+    pub(crate) async fn next(&mut self) -> Result<Option<Order>, CallError> {
+        Ok(self.0.message().await?)
+    }
+}

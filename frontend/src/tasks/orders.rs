@@ -1,0 +1,138 @@
+//! Searching, showing, adding and updating orders.
+
+use gloo_timers::future::TimeoutFuture;
+use ordermgt_proto::Order;
+use wasm_bindgen_futures::spawn_local;
+
+use super::Tasks;
+use crate::parse::{self, ItemsSeparator, OrderText};
+use crate::services::{CallError, Reach};
+use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction};
+
+/// How long typing must pause before the search runs.
+const SEARCH_DEBOUNCE_MS: u32 = 250;
+
+impl Tasks {
+    /// Searches now (Enter, or the first load), ahead of any search still waiting for typing to pause.
+    pub(crate) fn search(&self, query: String) {
+        self.typing_ticket.set(self.typing_ticket.get() + 1);
+        self.start_search(query);
+    }
+
+    /// Runs `searchOrders(query)`, putting each order in the table as it arrives.
+    fn start_search(&self, query: String) {
+        let ticket = self.search_ticket.get() + 1;
+        self.search_ticket.set(ticket);
+        self.last_query.replace(query.clone());
+        self.dispatch(OrdersAction::Started { ticket, query: query.clone() });
+        let this = self.clone();
+        spawn_local(async move {
+            let result = this.stream_orders(ticket, query).await;
+            if this.search_ticket.get() != ticket {
+                return;
+            }
+            this.reached(result.as_ref().map_or_else(|error| error.reach, |()| Reach::Server));
+            this.dispatch(OrdersAction::Ended { ticket, result: result.map_err(|error| error.message) });
+        });
+    }
+
+    async fn stream_orders(&self, ticket: u64, query: String) -> Result<(), CallError> {
+        let mut orders = self.api.search(query).await?;
+        while let Some(order) = orders.next().await? {
+            if self.search_ticket.get() != ticket {
+                // A newer search took over; dropping the stream cancels this one.
+                return Ok(());
+            }
+            self.dispatch(OrdersAction::Row { ticket, order });
+        }
+        Ok(())
+    }
+
+    /// Runs the search once typing pauses, unless the query is back to the one shown.
+    pub(crate) fn search_soon(&self, query: String) {
+        let ticket = self.typing_ticket.get() + 1;
+        self.typing_ticket.set(ticket);
+        if *self.last_query.borrow() == query {
+            return;
+        }
+        let this = self.clone();
+        spawn_local(async move {
+            TimeoutFuture::new(SEARCH_DEBOUNCE_MS).await;
+            if this.typing_ticket.get() == ticket {
+                this.start_search(query);
+            }
+        });
+    }
+
+    /// Runs the last search again.
+    pub(crate) fn refresh(&self) {
+        let query = self.last_query.borrow().clone();
+        self.start_search(query);
+    }
+
+    /// Shows an order in the detail panel (`getOrder`).
+    pub(crate) fn show(&self, id: String) {
+        self.dispatch(DetailAction::Requested(id.clone()));
+        let this = self.clone();
+        spawn_local(async move {
+            match this.api.get(id.clone()).await {
+                Ok(order) => {
+                    this.reached(Reach::Server);
+                    this.dispatch(DetailAction::Loaded(order));
+                }
+                Err(error) => {
+                    this.reached(error.reach);
+                    this.dispatch(DetailAction::Failed { id, message: error.message });
+                }
+            }
+        });
+    }
+
+    /// Adds the order typed into the form (`addOrder`), then refreshes the list.
+    pub(crate) fn add(&self, form: OrderText) {
+        let order = match parse::order(&form, ItemsSeparator::Lines) {
+            Ok(order) => order,
+            Err(message) => return self.dispatch(AddAction::Done(Err(message))),
+        };
+        self.dispatch(AddAction::Started);
+        let this = self.clone();
+        spawn_local(async move {
+            let result = this.api.add(order).await;
+            this.reached(result.as_ref().map_or_else(|error| error.reach, |_| Reach::Server));
+            let succeeded = result.is_ok();
+            this.dispatch(AddAction::Done(result.map_err(|error| error.message)));
+            if succeeded {
+                this.refresh();
+            }
+        });
+    }
+
+    /// Sends every draft as one `updateOrdersUnary`; on success refreshes the list and the detail.
+    pub(crate) fn update(&self, drafts: Vec<OrderText>, shown: Option<String>) {
+        let orders: Result<Vec<Order>, String> = drafts
+            .iter()
+            .map(|draft| {
+                parse::order(draft, ItemsSeparator::Commas).map_err(|message| format!("order {}: {message}", draft.id))
+            })
+            .collect();
+        let orders = match orders {
+            Ok(orders) => orders,
+            Err(message) => return self.dispatch(UpdateAction::Done(Err(message))),
+        };
+        let updated: Vec<String> = orders.iter().map(|order| order.id.clone()).collect();
+        self.dispatch(UpdateAction::Started);
+        let this = self.clone();
+        spawn_local(async move {
+            let result = this.api.update(orders).await;
+            this.reached(result.as_ref().map_or_else(|error| error.reach, |_| Reach::Server));
+            let succeeded = result.is_ok();
+            this.dispatch(UpdateAction::Done(result.map_err(|error| error.message)));
+            if succeeded {
+                this.refresh();
+                if let Some(id) = shown.filter(|id| updated.contains(id)) {
+                    this.show(id);
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs whatever the project needs and the machine lacks; skips what is there.
+#   scripts/setup.sh          the page's build tools: wasm target, trunk, the matching wasm-bindgen-cli
+#   scripts/setup.sh --test   also the test tools: rustfmt, clippy, Chromium + ChromeDriver, Firefox ESR, geckodriver
+# Everything comes from the package registries (crates.io, Debian); nothing is downloaded from elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14 # trunk 0.22 needs a newer rustc than this project's toolchain
+# trunk only uses a wasm-bindgen CLI whose version equals the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+say() { printf '==> setup: %s\n' "$*"; }
+
+has_version() { # command, expected version: true if `command --version` mentions it
+    command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+if ! has_version trunk "$TRUNK_VERSION"; then
+    say "installing trunk $TRUNK_VERSION (takes a few minutes, once)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+if ! has_version wasm-bindgen "$WASM_BINDGEN_VERSION"; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes a few minutes, once)"
+    # Not --locked: the lock file it ships names crates the registry lacks.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if [[ "${1:-}" == "--test" ]]; then
+    if ! rustup component list --installed | grep -q '^rustfmt' || ! rustup component list --installed | grep -q '^clippy'; then
+        say "adding rustfmt and clippy"
+        rustup component add rustfmt clippy
+    fi
+    missing=()
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+    if ((${#missing[@]})); then
+        say "installing ${missing[*]} from Debian"
+        sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+        sudo_if_needed apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if ! command -v geckodriver >/dev/null 2>&1; then
+        say "installing geckodriver from crates.io"
+        cargo install geckodriver --locked
+    fi
+fi
