@@ -1,0 +1,40 @@
+//! Connections to the server under test: native gRPC channels, one HTTP/2 connection each.
+
+use ordermgt_proto::order_management_client::OrderManagementClient;
+use tonic::transport::{Channel, Endpoint};
+
+pub(crate) type Client = OrderManagementClient<Channel>;
+
+/// `count` clients, each on its own HTTP/2 connection.
+pub(crate) async fn clients(server: &str, count: usize) -> Result<Vec<Client>, String> {
+    let endpoint = Endpoint::from_shared(server.to_string()).map_err(|error| format!("{server:?}: {error}"))?;
+    let mut clients = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let channel = endpoint
+            .clone()
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|error| format!("cannot reach {server}: {error}"))?;
+        clients.push(OrderManagementClient::new(channel).max_decoding_message_size(64 * 1024 * 1024));
+    }
+    Ok(clients)
+}
+
+/// The ids of up to `limit` orders the server lists (`searchOrders("")`), to send to it.
+pub(crate) async fn known_ids(client: &mut Client, limit: usize) -> Result<Vec<String>, String> {
+    let mut found = client.search_orders(String::new()).await.map_err(|status| status.to_string())?.into_inner();
+    let mut ids = Vec::new();
+    while ids.len() < limit {
+        match found.message().await.map_err(|status| status.to_string())? {
+            Some(order) => ids.push(order.id),
+            None => break,
+        }
+    }
+    Ok(ids) // dropping the rest of the stream cancels it
+}
+
+/// Opens `total` tasks' worth of work spread over `clients` round-robin.
+pub(crate) fn spread(clients: &[Client], index: usize) -> Client {
+    clients[index % clients.len()].clone()
+}

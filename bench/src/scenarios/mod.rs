@@ -1,0 +1,6 @@
+//! The scenarios, one module each.
+
+pub(crate) mod bidi;
+pub(crate) mod idle;
+pub(crate) mod search;
+pub(crate) mod unary;

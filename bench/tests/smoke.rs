@@ -1,0 +1,76 @@
+//! Every scenario, run for a moment against the real server: sane, non-zero
+//! figures and the right totals. No timing is asserted.
+
+use std::process::Command;
+
+use backend::{App, Config};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+const BENCH: &str = env!("CARGO_BIN_EXE_ordermgt-bench");
+
+fn figure(rows: &[Value], scenario: &str, case_contains: &str, name: &str) -> f64 {
+    let row = rows
+        .iter()
+        .find(|row| {
+            row["scenario"] == scenario && row["case"].as_str().is_some_and(|case| case.contains(case_contains))
+        })
+        .unwrap_or_else(|| panic!("no {scenario} row for {case_contains:?}: {rows:#?}"));
+    let figures = row["figures"].as_array().expect("figures");
+    figures
+        .iter()
+        .find(|figure| figure["name"] == name)
+        .and_then(|figure| figure["value"].as_f64())
+        .unwrap_or_else(|| panic!("{scenario} has no {name}: {row:#?}"))
+}
+
+// Multi-threaded, so the server keeps serving while this thread waits for the benchmark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_scenario_reports_sane_figures_and_right_totals() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(backend::serve(listener, App::new(&Config::default()).router(), std::future::pending()));
+    let json = std::env::temp_dir().join(format!("ordermgt-bench-smoke-{}.json", std::process::id()));
+
+    let output = Command::new(BENCH)
+        .args(["--server", &url, "--json"])
+        .arg(&json)
+        .args(["--server-pid", &std::process::id().to_string()])
+        .args(["--streams", "1,8", "--total-ids", "3000", "--seconds", "0.3"])
+        .args(["--search-orders", "300", "--idle-streams", "50"])
+        .output()
+        .expect("run ordermgt-bench");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.starts_with("| scenario | case | figures |"), "{table}");
+    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+
+    for streams in ["streams=1 ", "streams=8 "] {
+        let sent = figure(&rows, "bidi", streams, "ids sent");
+        assert_eq!(sent, 3000.0);
+        assert_eq!(figure(&rows, "bidi", streams, "orders shipped"), sent, "every id shipped exactly once");
+        assert_eq!(figure(&rows, "bidi", streams, "rejections"), 0.0);
+        assert!(figure(&rows, "bidi", streams, "ids/s") > 0.0);
+        assert!(figure(&rows, "bidi", streams, "shipments/s") > 0.0);
+        let (p50, max) =
+            (figure(&rows, "bidi", streams, "batch latency p50"), figure(&rows, "bidi", streams, "batch latency max"));
+        assert!(p50 > 0.0 && p50 <= max, "p50 {p50} max {max}");
+    }
+    assert!(figure(&rows, "unary", "concurrency=32", "calls") > 0.0);
+    assert!(figure(&rows, "unary", "concurrency=32", "calls/s") > 0.0);
+    for transport in ["native", "gRPC-Web"] {
+        assert_eq!(figure(&rows, "search", transport, "orders streamed"), 300.0, "{transport}");
+        assert!(figure(&rows, "search", transport, "orders/s") > 0.0);
+    }
+    assert_eq!(figure(&rows, "idle-streams", "streams=50", "streams held"), 50.0);
+    assert!(figure(&rows, "idle-streams", "streams=50", "server RSS with streams") > 0.0);
+    let _ = std::fs::remove_file(json);
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    let output = Command::new(BENCH).args(["--server", "http://127.0.0.1:1", "unary"]).output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot reach http://127.0.0.1:1"), "{stderr}");
+}
