@@ -12,6 +12,7 @@ use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 
 use crate::config::Config;
+use crate::health::Health;
 use crate::metrics::Gauge;
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
@@ -28,6 +29,7 @@ pub struct App {
     origins: OriginPolicy,
     open_streams: Gauge,
     web_dir: PathBuf,
+    health: Health,
 }
 
 impl App {
@@ -45,17 +47,27 @@ impl App {
             origins: OriginPolicy::new(&config.cors_origins),
             open_streams,
             web_dir: page::resolve_dir(config.web_dir.as_deref()),
+            health: Health::default(),
         }
     }
 
-    /// The routes: both gRPC services, each reachable natively and over
-    /// gRPC-Web, and, for any other path, the page.
+    /// The routes: both order services and health, each reachable natively
+    /// and over gRPC-Web; server reflection (v1 and v1alpha) natively; and,
+    /// for any other path, the page.
     pub fn router(&self) -> Router {
         // GrpcWebLayer wraps the gRPC services alone: around the static
         // files it would answer every ordinary request with 400.
         let grpc_web = GrpcWebLayer::new();
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(ordermgt_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
         Routes::new(grpc_web.named_layer(OrderManagementServer::new(self.service.clone())))
             .add_service(grpc_web.named_layer(OrderManagementWebServer::new(self.web_service.clone())))
+            .add_service(grpc_web.named_layer(self.health.service()))
+            .add_service(reflection().build_v1().expect("our own descriptors are valid"))
+            .add_service(reflection().build_v1alpha().expect("our own descriptors are valid"))
             .prepare()
             .into_axum_router()
             .layer(self.origins.cors_layer())
@@ -66,6 +78,11 @@ impl App {
     /// How many processing streams (`processOrders` calls and browser sessions) are open right now.
     pub fn open_process_streams(&self) -> usize {
         self.open_streams.get()
+    }
+
+    /// Where the server reports its health.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// Where the page's files are served from.

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod metrics;
 pub mod order;
 pub mod origin;

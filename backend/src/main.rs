@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
     tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), "listening on http://{address}");
 
     let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
-    let server = backend::serve(listener, app.router(), async move {
+    let server = backend::serve(listener, app, async move {
         shutdown_signal().await;
         let _ = signalled_tx.send(true);
     });

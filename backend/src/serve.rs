@@ -1,16 +1,18 @@
-//! Serving a router on a listener: the one serving loop the binary and the tests share.
+//! Serving the app on a listener: the one serving loop the binary and the tests share.
 
 use std::future::Future;
 
-use axum::Router;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-/// Serves `router` on `listener` (HTTP/1.1 and HTTP/2 cleartext) until
-/// `shutdown` resolves, then until open connections finish.
+use crate::app::App;
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2 cleartext), reporting it
+/// healthy, until `shutdown` resolves; then reports it NOT_SERVING, stops
+/// accepting, and waits for open connections to finish.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = listener.tap_io(|tcp| {
@@ -19,5 +21,11 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {error}");
         }
     });
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let health = app.health().clone();
+    health.set_serving(true).await;
+    let shutdown = async move {
+        shutdown.await;
+        health.set_serving(false).await;
+    };
+    axum::serve(listener, app.router()).with_graceful_shutdown(shutdown).await
 }

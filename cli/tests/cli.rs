@@ -13,7 +13,7 @@ const CLI: &str = env!("CARGO_BIN_EXE_ordermgt");
 async fn server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(backend::serve(listener, App::new(&Config::default()).router(), std::future::pending()));
+    tokio::spawn(backend::serve(listener, App::new(&Config::default()), std::future::pending()));
     url
 }
 

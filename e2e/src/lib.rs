@@ -83,7 +83,7 @@ pub async fn serve_page() -> (String, App) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let app = App::new(&Config { web_dir: Some(dist()), ..Config::default() });
-    tokio::spawn(backend::serve(listener, app.router(), std::future::pending()));
+    tokio::spawn(backend::serve(listener, app.clone(), std::future::pending()));
     (url, app)
 }
 

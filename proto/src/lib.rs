@@ -11,6 +11,10 @@ mod generated {
 
 pub use generated::*;
 
+/// Every message and service of the protos (with their imports) as an encoded
+/// `FileDescriptorSet`, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ordermgt_descriptor.bin"));
+
 /// `CombinedShipment.status` of a shipment.
 pub const STATUS_PROCESSED: &str = "Processed";
 /// `CombinedShipment.status` of a rejection notice.

@@ -17,7 +17,7 @@ use tonic::transport::Channel;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub app: App,
-    _shutdown: oneshot::Sender<()>,
+    shutdown: Option<oneshot::Sender<()>>,
 }
 
 pub async fn spawn() -> TestServer {
@@ -28,15 +28,21 @@ pub async fn spawn_with(config: Config) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     let app = App::new(&config);
-    let router = app.router();
     let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(backend::serve(listener, router, async {
+    tokio::spawn(backend::serve(listener, app.clone(), async {
         let _ = stopped.await;
     }));
-    TestServer { addr, app, _shutdown: shutdown }
+    TestServer { addr, app, shutdown: Some(shutdown) }
 }
 
 impl TestServer {
+    /// Starts the server's graceful shutdown, as SIGTERM does the binary's.
+    pub fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
