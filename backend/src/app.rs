@@ -18,6 +18,7 @@ use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
 use crate::processing::Processor;
 use crate::service::OrderService;
+use crate::shutdown::Shutdown;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
 use crate::web_service::OrderWebService;
 
@@ -30,6 +31,7 @@ pub struct App {
     open_streams: Gauge,
     web_dir: PathBuf,
     health: Health,
+    shutdown: Shutdown,
 }
 
 impl App {
@@ -41,13 +43,15 @@ impl App {
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
         let processor = Processor::new(Arc::clone(&store), config.batch_size);
         let open_streams = Gauge::default();
+        let shutdown = Shutdown::default();
         Self {
-            service: OrderService::new(Arc::clone(&store), processor.clone(), open_streams.clone()),
-            web_service: OrderWebService::new(store, processor, open_streams.clone()),
+            service: OrderService::new(Arc::clone(&store), processor.clone(), open_streams.clone(), shutdown.clone()),
+            web_service: OrderWebService::new(store, processor, open_streams.clone(), shutdown.clone()),
             origins: OriginPolicy::new(&config.cors_origins),
             open_streams,
             web_dir: page::resolve_dir(config.web_dir.as_deref()),
             health: Health::default(),
+            shutdown,
         }
     }
 
@@ -83,6 +87,11 @@ impl App {
     /// Where the server reports its health.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Tells open calls that shutdown has begun.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
     }
 
     /// Where the page's files are served from.

@@ -15,6 +15,7 @@ pub mod processing;
 pub mod serve;
 pub mod service;
 pub mod sessions;
+pub mod shutdown;
 pub mod store;
 pub mod update;
 pub mod web_service;

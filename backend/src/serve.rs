@@ -9,7 +9,8 @@ use crate::app::App;
 
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2 cleartext), reporting it
 /// healthy, until `shutdown` resolves; then reports it NOT_SERVING, stops
-/// accepting, and waits for open connections to finish.
+/// accepting, has every open processing stream ship its partial batch and
+/// end, and waits for open connections to finish.
 pub async fn serve(
     listener: TcpListener,
     app: App,
@@ -21,11 +22,12 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {error}");
         }
     });
-    let health = app.health().clone();
+    let (health, streams) = (app.health().clone(), app.shutdown().clone());
     health.set_serving(true).await;
     let shutdown = async move {
         shutdown.await;
         health.set_serving(false).await;
+        streams.begin();
     };
     axum::serve(listener, app.router()).with_graceful_shutdown(shutdown).await
 }

@@ -11,6 +11,7 @@ use crate::error::OrderError;
 use crate::metrics::Gauge;
 use crate::order::Order;
 use crate::processing::{self, Event, Processor, Rejection, Shipment};
+use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 use crate::update::UpdateBatch;
 
@@ -20,12 +21,14 @@ pub struct OrderService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
     open_streams: Gauge,
+    shutdown: Shutdown,
 }
 
 impl OrderService {
-    /// `open_streams` counts the `processOrders` calls running at any moment.
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge) -> Self {
-        Self { store, processor, open_streams }
+    /// `open_streams` counts the `processOrders` calls running at any moment;
+    /// when `shutdown` begins, each stops reading ids, ships its partial batch and ends OK.
+    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge, shutdown: Shutdown) -> Self {
+        Self { store, processor, open_streams, shutdown }
     }
 }
 
@@ -75,7 +78,8 @@ impl OrderManagement for OrderService {
         request: Request<Streaming<String>>,
     ) -> Result<Response<Self::processOrdersStream>, Status> {
         let open = self.open_streams.track();
-        let events = processing::run(self.processor.session(), request.into_inner());
+        let ids = request.into_inner().take_until(self.shutdown.begun());
+        let events = processing::run(self.processor.session(), ids);
         // The guard lives as long as the stream: a client that leaves drops both at once.
         let shipments = events.map(move |event| {
             let _open = &open;

@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::metrics::Gauge;
 use crate::processing::Processor;
 use crate::sessions::{SessionEvent, Sessions};
+use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 use crate::update::UpdateBatch;
 
@@ -22,12 +23,14 @@ pub struct OrderWebService {
     processor: Processor,
     sessions: Sessions,
     open_streams: Gauge,
+    shutdown: Shutdown,
 }
 
 impl OrderWebService {
-    /// `open_streams` is shared with the native service: a session counts as an open processing stream.
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge) -> Self {
-        Self { store, processor, sessions: Sessions::default(), open_streams }
+    /// `open_streams` is shared with the native service: a session counts as an open processing
+    /// stream, and, like one, finishes (flushing its partial batch) when `shutdown` begins.
+    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge, shutdown: Shutdown) -> Self {
+        Self { store, processor, sessions: Sessions::default(), open_streams, shutdown }
     }
 }
 
@@ -45,7 +48,7 @@ impl OrderManagementWeb for OrderWebService {
 
     async fn process_orders_open(&self, _: Request<()>) -> Result<Response<Self::processOrdersOpenStream>, Status> {
         let open = self.open_streams.track();
-        let events = self.sessions.open(self.processor.session()).map(move |event| {
+        let events = self.sessions.open(self.processor.session(), self.shutdown.begun()).map(move |event| {
             let _open = &open;
             let event = match event? {
                 SessionEvent::Opened { token } => PbEvent::SessionToken(token),

@@ -203,3 +203,18 @@ async fn a_client_that_stops_reading_is_held_back_not_buffered() {
     }
     assert_eq!(orders, SENT);
 }
+
+#[tokio::test]
+async fn shutdown_ships_the_partial_batch_and_ends_the_stream_cleanly() {
+    let mut server = spawn().await;
+    let (ids, mut shipments) = open(&server).await;
+    for id in ["102", "103", "999"] {
+        ids.send(id.into()).await.expect("send");
+    }
+    assert!(next(&mut shipments).await.is_rejection(), "999 answered: 102 and 103 are in the batch");
+    server.shut_down();
+    assert_eq!(summary(&next(&mut shipments).await), shipped("Mountain View, CA", &["102"]));
+    assert_eq!(summary(&next(&mut shipments).await), shipped("San Jose, CA", &["103"]));
+    assert!(shipments.message().await.expect("a clean end, status OK").is_none());
+    drop(ids);
+}

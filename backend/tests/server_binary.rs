@@ -85,3 +85,25 @@ async fn the_binary_serves_and_takes_its_settings_from_the_environment() {
     assert!(terminate(&mut child).success(), "SIGTERM ends the server cleanly");
     drop((shipments, client));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_flushes_open_streams_and_exits_cleanly() {
+    let (mut child, url) = start(&[], &[]);
+    let channel = tonic::transport::Channel::from_shared(url).expect("url").connect().await.expect("connect");
+    let mut client = OrderManagementClient::new(channel);
+    let (ids, outgoing) = tokio::sync::mpsc::channel::<String>(8);
+    let mut shipments =
+        client.process_orders(tokio_stream::wrappers::ReceiverStream::new(outgoing)).await.expect("open").into_inner();
+    for id in ["105", "999"] {
+        ids.send(id.to_string()).await.expect("send");
+    }
+    let rejection = shipments.message().await.expect("read").expect("the rejection of 999");
+    assert_eq!(rejection.rejected_id, "999");
+
+    let exit = tokio::task::spawn_blocking(move || terminate(&mut child));
+    let flushed = shipments.message().await.expect("read").expect("the partial batch");
+    assert_eq!(flushed.orders_list.iter().map(|order| order.id.as_str()).collect::<Vec<_>>(), ["105"]);
+    assert!(shipments.message().await.expect("a clean end, status OK").is_none());
+    drop((ids, shipments, client));
+    assert!(exit.await.expect("join").success(), "the server exits 0");
+}

@@ -135,3 +135,17 @@ async fn sessions_are_independent() {
     assert_eq!(summary(&next_shipment(&mut first_events).await), shipped("San Jose, CA", &["105"]));
     assert_eq!(summary(&next_shipment(&mut first_events).await), shipped("Mountain View, CA", &["106", "102"]));
 }
+
+#[tokio::test]
+async fn shutdown_ships_a_sessions_partial_batch_and_ends_it() {
+    let mut server = spawn().await;
+    let mut web = web_client(&server).await;
+    let (token, mut events) = open(&mut web).await;
+    for id in ["104", "999"] {
+        submit(&mut web, &token, id).await.expect("submit");
+    }
+    assert!(next_shipment(&mut events).await.is_rejection(), "999 answered: 104 is in the batch");
+    server.shut_down();
+    assert_eq!(summary(&next_shipment(&mut events).await), shipped("Mountain View, CA", &["104"]));
+    assert!(events.message().await.expect("a clean end, status OK").is_none());
+}
