@@ -13,12 +13,10 @@ use tonic_web::GrpcWebLayer;
 
 use crate::config::Config;
 use crate::health::Health;
-use crate::metrics::Gauge;
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
 use crate::processing::Processor;
 use crate::service::OrderService;
-use crate::shutdown::Shutdown;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
 use crate::web_service::OrderWebService;
 
@@ -28,10 +26,9 @@ pub struct App {
     service: OrderService,
     web_service: OrderWebService,
     origins: OriginPolicy,
-    open_streams: Gauge,
+    processor: Processor,
     web_dir: PathBuf,
     health: Health,
-    shutdown: Shutdown,
 }
 
 impl App {
@@ -42,16 +39,13 @@ impl App {
 
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
         let processor = Processor::new(Arc::clone(&store), config.batch_size);
-        let open_streams = Gauge::default();
-        let shutdown = Shutdown::default();
         Self {
-            service: OrderService::new(Arc::clone(&store), processor.clone(), open_streams.clone(), shutdown.clone()),
-            web_service: OrderWebService::new(store, processor, open_streams.clone(), shutdown.clone()),
+            service: OrderService::new(Arc::clone(&store), processor.clone()),
+            web_service: OrderWebService::new(store, processor.clone()),
             origins: OriginPolicy::new(&config.cors_origins),
-            open_streams,
+            processor,
             web_dir: page::resolve_dir(config.web_dir.as_deref()),
             health: Health::default(),
-            shutdown,
         }
     }
 
@@ -81,7 +75,7 @@ impl App {
 
     /// How many processing streams (`processOrders` calls and browser sessions) are open right now.
     pub fn open_process_streams(&self) -> usize {
-        self.open_streams.get()
+        self.processor.open_sessions()
     }
 
     /// Where the server reports its health.
@@ -90,8 +84,8 @@ impl App {
     }
 
     /// Tells open calls that shutdown has begun.
-    pub fn shutdown(&self) -> &Shutdown {
-        &self.shutdown
+    pub fn shutdown(&self) -> &crate::shutdown::Shutdown {
+        self.processor.shutdown()
     }
 
     /// Where the page's files are served from.

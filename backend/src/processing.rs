@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::{Stream, StreamExt};
 
 use crate::error::OrderError;
+use crate::metrics::{Gauge, GaugeGuard};
 use crate::order::Order;
+use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 
 /// Largest batch size: a stream holds up to one batch of orders in memory.
@@ -94,7 +96,8 @@ pub enum Event {
 }
 
 /// Runs a session over a stream of ids and streams what it leads to, in
-/// order; when the ids end, the partial batch ships and the stream ends.
+/// order; when the ids end, or the processor's shutdown begins, the partial
+/// batch ships and the stream ends.
 ///
 /// This is the one processing loop: the book's bidirectional `processOrders`
 /// and the browser's processing sessions both run it. It is pull-driven: the
@@ -107,6 +110,7 @@ pub fn run<E>(
 where
     E: From<OrderError> + Send + 'static,
 {
+    let ids = ids.take_until(session.processor.shutdown.begun());
     async_stream::try_stream! {
         let mut ids = std::pin::pin!(ids);
         while let Some(id) = ids.next().await {
@@ -178,22 +182,41 @@ pub fn group_by_destination(orders: Vec<Order>) -> Vec<(String, Vec<Order>)> {
 }
 
 /// What every processing session of a server shares: the store, the batch
-/// size and the sequence of shipment ids.
+/// size, the sequence of shipment ids, the count of open sessions and the
+/// signal that shutdown has begun.
 #[derive(Debug, Clone)]
 pub struct Processor {
     store: Arc<dyn OrderStore>,
     batch_size: BatchSize,
     shipments_made: Arc<AtomicU64>,
+    open_sessions: Gauge,
+    shutdown: Shutdown,
 }
 
 impl Processor {
     pub fn new(store: Arc<dyn OrderStore>, batch_size: BatchSize) -> Self {
-        Self { store, batch_size, shipments_made: Arc::default() }
+        Self {
+            store,
+            batch_size,
+            shipments_made: Arc::default(),
+            open_sessions: Gauge::default(),
+            shutdown: Shutdown::default(),
+        }
     }
 
-    /// A new, empty processing session.
+    /// A new, empty processing session; it counts as open until dropped.
     pub fn session(&self) -> Session {
-        Session { batch: Batch::new(self.batch_size), processor: self.clone() }
+        Session { batch: Batch::new(self.batch_size), processor: self.clone(), _open: self.open_sessions.track() }
+    }
+
+    /// How many sessions (`processOrders` calls and browser sessions) are open.
+    pub fn open_sessions(&self) -> usize {
+        self.open_sessions.get()
+    }
+
+    /// Begun, it has every session's [`run`] stop reading ids, ship its partial batch and end.
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
     }
 
     fn ship(&self, orders: Vec<Order>) -> Vec<Shipment> {
@@ -212,6 +235,7 @@ impl Processor {
 pub struct Session {
     processor: Processor,
     batch: Batch,
+    _open: GaugeGuard,
 }
 
 impl Session {

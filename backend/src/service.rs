@@ -8,10 +8,8 @@ use ordermgt_proto::order_management_server::OrderManagement;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::error::OrderError;
-use crate::metrics::Gauge;
 use crate::order::Order;
 use crate::processing::{self, Event, Processor, Rejection, Shipment};
-use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 use crate::update::UpdateBatch;
 
@@ -20,15 +18,11 @@ use crate::update::UpdateBatch;
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
-    open_streams: Gauge,
-    shutdown: Shutdown,
 }
 
 impl OrderService {
-    /// `open_streams` counts the `processOrders` calls running at any moment;
-    /// when `shutdown` begins, each stops reading ids, ships its partial batch and ends OK.
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge, shutdown: Shutdown) -> Self {
-        Self { store, processor, open_streams, shutdown }
+    pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
+        Self { store, processor }
     }
 }
 
@@ -77,15 +71,9 @@ impl OrderManagement for OrderService {
         &self,
         request: Request<Streaming<String>>,
     ) -> Result<Response<Self::processOrdersStream>, Status> {
-        let open = self.open_streams.track();
-        let ids = request.into_inner().take_until(self.shutdown.begun());
-        let events = processing::run(self.processor.session(), ids);
-        // The guard lives as long as the stream: a client that leaves drops both at once.
-        let shipments = events.map(move |event| {
-            let _open = &open;
-            event.map(pb::CombinedShipment::from)
-        });
-        Ok(Response::new(shipments.boxed()))
+        // The session lives as long as the stream: a client that leaves drops both at once.
+        let events = processing::run(self.processor.session(), request.into_inner());
+        Ok(Response::new(events.map_ok(pb::CombinedShipment::from).boxed()))
     }
 }
 

@@ -36,18 +36,14 @@ pub enum SessionEvent {
 impl Sessions {
     /// Opens a session: a stream that yields its token, then the events of
     /// the ids submitted to it, and ends after [`Sessions::finish`] or once
-    /// `stop` resolves, shipping the partial batch either way. Dropping the
+    /// shutdown begins, shipping the partial batch either way. Dropping the
     /// stream closes the session.
-    pub fn open(
-        &self,
-        session: Session,
-        stop: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static {
+    pub fn open(&self, session: Session) -> impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static {
         let token = new_token();
         let (queue, ids) = mpsc::channel(MAX_QUEUED_IDS);
         self.lock().insert(token.clone(), queue);
         let closer = Closer { sessions: self.clone(), token: token.clone() };
-        let events = processing::run(session, ReceiverStream::new(ids).map(Ok).take_until(stop)).map(move |event| {
+        let events = processing::run(session, ReceiverStream::new(ids).map(Ok)).map(move |event| {
             let _closer = &closer;
             event.map(SessionEvent::Event)
         });
@@ -129,7 +125,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_streams_its_token_then_the_events_of_what_is_submitted() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session(), std::future::pending()));
+        let mut stream = Box::pin(sessions.open(processor().session()));
         let token = opened(&mut stream).await;
         assert_eq!(token.len(), 64);
         for id in ["102", "999", "103", "104", "105"] {
@@ -152,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_finished_or_unknown_token_is_refused() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session(), std::future::pending()));
+        let mut stream = Box::pin(sessions.open(processor().session()));
         let token = opened(&mut stream).await;
         sessions.finish(&token).expect("finish");
         assert_eq!(sessions.submit(&token, "102".into()), Err(SessionError::Unknown));
@@ -163,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_stream_closes_the_session() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session(), std::future::pending()));
+        let mut stream = Box::pin(sessions.open(processor().session()));
         let token = opened(&mut stream).await;
         assert_eq!(sessions.len(), 1);
         drop(stream);
@@ -174,7 +170,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_whose_stream_is_not_read_refuses_more_than_its_queue() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session(), std::future::pending()));
+        let mut stream = Box::pin(sessions.open(processor().session()));
         let token = opened(&mut stream).await;
         for _ in 0..MAX_QUEUED_IDS {
             sessions.submit(&token, "102".into()).expect("within the queue");

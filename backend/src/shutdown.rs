@@ -25,7 +25,7 @@ impl Shutdown {
     }
 
     /// Resolves once shutdown has begun (at once if it already has).
-    pub fn begun(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn begun(&self) -> impl Future<Output = ()> + Send + use<> {
         let mut begun = self.begun.subscribe();
         async move {
             // An error means the sender is gone, which only happens once nothing can begin it.

@@ -9,10 +9,8 @@ use ordermgt_proto::order_management_web_server::OrderManagementWeb;
 use ordermgt_proto::processing_event::Event as PbEvent;
 use tonic::{Request, Response, Status};
 
-use crate::metrics::Gauge;
 use crate::processing::Processor;
 use crate::sessions::{SessionEvent, Sessions};
-use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 use crate::update::UpdateBatch;
 
@@ -22,15 +20,13 @@ pub struct OrderWebService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
     sessions: Sessions,
-    open_streams: Gauge,
-    shutdown: Shutdown,
 }
 
 impl OrderWebService {
-    /// `open_streams` is shared with the native service: a session counts as an open processing
-    /// stream, and, like one, finishes (flushing its partial batch) when `shutdown` begins.
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor, open_streams: Gauge, shutdown: Shutdown) -> Self {
-        Self { store, processor, sessions: Sessions::default(), open_streams, shutdown }
+    /// `processor` is shared with the native service: a session is counted, and ends on
+    /// shutdown, exactly as a `processOrders` call is.
+    pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
+        Self { store, processor, sessions: Sessions::default() }
     }
 }
 
@@ -47,9 +43,7 @@ impl OrderManagementWeb for OrderWebService {
     type processOrdersOpenStream = BoxStream<'static, Result<pb::ProcessingEvent, Status>>;
 
     async fn process_orders_open(&self, _: Request<()>) -> Result<Response<Self::processOrdersOpenStream>, Status> {
-        let open = self.open_streams.track();
-        let events = self.sessions.open(self.processor.session(), self.shutdown.begun()).map(move |event| {
-            let _open = &open;
+        let events = self.sessions.open(self.processor.session()).map(|event| {
             let event = match event? {
                 SessionEvent::Opened { token } => PbEvent::SessionToken(token),
                 SessionEvent::Event(event) => PbEvent::Shipment(event.into()),
