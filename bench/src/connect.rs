@@ -34,7 +34,7 @@ pub(crate) async fn known_ids(client: &mut Client, limit: usize) -> Result<Vec<S
     Ok(ids) // dropping the rest of the stream cancels it
 }
 
-/// Opens `total` tasks' worth of work spread over `clients` round-robin.
+/// The client for task `index`: tasks are spread over the connections round-robin.
 pub(crate) fn spread(clients: &[Client], index: usize) -> Client {
     clients[index % clients.len()].clone()
 }

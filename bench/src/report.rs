@@ -30,14 +30,10 @@ impl Row {
         self
     }
 
-    /// Adds p50, p99 and max of `latencies` in milliseconds.
-    pub(crate) fn with_latencies(self, prefix: &'static str, latencies: &mut [Duration]) -> Self {
+    /// Adds p50, p99 and max of `latencies` in milliseconds, under the three `names`.
+    pub(crate) fn with_latencies(self, names: [&'static str; 3], latencies: &mut [Duration]) -> Self {
         let [p50, p99, max] = percentiles(latencies);
         let ms = |duration: Duration| duration.as_secs_f64() * 1e3;
-        let names: [&'static str; 3] = match prefix {
-            "batch" => ["batch latency p50", "batch latency p99", "batch latency max"],
-            _ => ["latency p50", "latency p99", "latency max"],
-        };
         self.with(names[0], ms(p50), "ms").with(names[1], ms(p99), "ms").with(names[2], ms(max), "ms")
     }
 }

@@ -126,9 +126,9 @@ impl Session {
                 .await
             {
                 Ok(client) => break client,
-                Err(error) if tokio::time::Instant::now() < deadline => {
-                    let _ = error;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                // The driver may still be starting: try again until the deadline.
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
                 }
                 Err(error) => panic!("no {} session through {}: {error}", browser.name(), browser.driver()),
             }

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::connect::{Client, spread};
@@ -59,7 +60,7 @@ pub(crate) async fn run(clients: &[Client], ids: &[String], case: Case) -> Resul
     .with("rejections", total.rejections as f64, "")
     .with("ids/s", sent as f64 / elapsed, "1/s")
     .with("shipments/s", total.shipments as f64 / elapsed, "1/s")
-    .with_latencies("batch", &mut total.latencies))
+    .with_latencies(["batch latency p50", "batch latency p99", "batch latency max"], &mut total.latencies))
 }
 
 /// Sends the ids (cycling through the known ones from an offset of its own)
@@ -74,7 +75,6 @@ async fn one_stream(mut client: Client, ids: Vec<String>, stream: usize, case: C
         }
         ids[(stream + n) % ids.len()].clone()
     });
-    use futures::StreamExt;
     let mut shipments = client.process_orders(outgoing).await.map_err(|status| status.to_string())?.into_inner();
     let mut tally = Tally::default();
     let mut left_in_batch = batch;

@@ -43,5 +43,5 @@ pub(crate) async fn run(clients: &[Client], ids: &[String], case: Case) -> Resul
     )
     .with("calls", calls as f64, "")
     .with("calls/s", calls as f64 / elapsed, "1/s")
-    .with_latencies("call", &mut latencies))
+    .with_latencies(["latency p50", "latency p99", "latency max"], &mut latencies))
 }
