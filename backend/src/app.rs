@@ -6,18 +6,24 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
+use axum::routing::get;
 use ordermgt_proto::order_management_server::OrderManagementServer;
 use ordermgt_proto::order_management_web_server::OrderManagementWebServer;
 use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
+use tower::ServiceBuilder;
 
-use crate::config::Config;
+use crate::auth::WriteAccess;
+use crate::calls::{self, CallLayer};
+use crate::config::{Config, Limits};
 use crate::health::Health;
+use crate::metrics::{self, Metrics};
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
 use crate::processing::Processor;
 use crate::service::OrderService;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
+use crate::tls::Tls;
 use crate::web_service::OrderWebService;
 
 /// Everything one server instance serves, built from its [`Config`].
@@ -29,6 +35,10 @@ pub struct App {
     processor: Processor,
     web_dir: PathBuf,
     health: Health,
+    metrics: Metrics,
+    write_access: WriteAccess,
+    limits: Limits,
+    tls: Option<Tls>,
 }
 
 impl App {
@@ -37,40 +47,75 @@ impl App {
         Self::with_store(config, Arc::new(MemoryStore::with_orders(sample_orders())))
     }
 
+    /// An app over `store`. Its TLS certificate and write token, which are
+    /// read from files that may be missing, are given separately:
+    /// [`App::with_tls`], [`App::with_write_access`].
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
-        let processor = Processor::new(Arc::clone(&store), config.batch_size);
+        let metrics = Metrics::default();
+        let processor = Processor::new(Arc::clone(&store), config.batch_size).with_metrics(metrics.clone());
+        let max_pending_ids = config.limits.max_pending_ids as usize;
         Self {
             service: OrderService::new(Arc::clone(&store), processor.clone()),
-            web_service: OrderWebService::new(store, processor.clone()),
+            web_service: OrderWebService::new(store, processor.clone()).with_max_pending_ids(max_pending_ids),
             origins: OriginPolicy::new(&config.cors_origins),
             processor,
             web_dir: page::resolve_dir(config.web_dir.as_deref()),
             health: Health::default(),
+            metrics,
+            write_access: WriteAccess::default(),
+            limits: config.limits.clone(),
+            tls: None,
         }
     }
 
+    /// Serves over TLS with `acceptor`'s certificate.
+    pub fn with_tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Lets only holders of the write token change orders.
+    pub fn with_write_access(mut self, write_access: WriteAccess) -> Self {
+        self.write_access = write_access;
+        self
+    }
+
     /// The routes: both order services and health, each reachable natively
-    /// and over gRPC-Web; server reflection (v1 and v1alpha) natively; and,
-    /// for any other path, the page.
+    /// and over gRPC-Web; server reflection (v1 and v1alpha) natively;
+    /// Prometheus metrics at `/metrics`; and, for any other path, the page.
     pub fn router(&self) -> Router {
-        // GrpcWebLayer wraps the gRPC services alone: around the static
-        // files it would answer every ordinary request with 400.
-        let grpc_web = GrpcWebLayer::new();
+        // Every gRPC call, native or gRPC-Web, passes the same per-call layer
+        // (write access, deadline, log line, metrics). GrpcWebLayer wraps the
+        // gRPC services alone: around the static files it would answer every
+        // ordinary request with 400.
+        let grpc = ServiceBuilder::new()
+            .map_request(calls::mark_protocol)
+            .layer(GrpcWebLayer::new())
+            .layer(CallLayer::new(self.metrics.clone(), self.write_access.clone(), self.limits.request_timeout))
+            .into_inner();
+        let max_message = self.limits.max_message_bytes;
+        let order_management = OrderManagementServer::new(self.service.clone())
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
+        let order_management_web = OrderManagementWebServer::new(self.web_service.clone())
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
         let reflection = || {
             tonic_reflection::server::Builder::configure()
                 .register_encoded_file_descriptor_set(ordermgt_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        Routes::new(grpc_web.named_layer(OrderManagementServer::new(self.service.clone())))
-            .add_service(grpc_web.named_layer(OrderManagementWebServer::new(self.web_service.clone())))
-            .add_service(grpc_web.named_layer(self.health.service()))
-            .add_service(reflection().build_v1().expect("our own descriptors are valid"))
-            .add_service(reflection().build_v1alpha().expect("our own descriptors are valid"))
+        Routes::new(grpc.named_layer(order_management))
+            .add_service(grpc.named_layer(order_management_web))
+            .add_service(grpc.named_layer(self.health.service()))
+            .add_service(grpc.named_layer(reflection().build_v1().expect("our own descriptors are valid")))
+            .add_service(grpc.named_layer(reflection().build_v1alpha().expect("our own descriptors are valid")))
             .prepare()
             .into_axum_router()
             .layer(self.origins.cors_layer())
+            .route("/metrics", get(metrics::exposition).with_state(self.metrics.clone()))
             .layer(middleware::from_fn_with_state(self.origins.clone(), refuse_foreign_origins))
-            .fallback_service(page::router(self.web_dir.clone()))
+            .fallback_service(page::router(self.web_dir.clone()).layer(middleware::from_fn(unknown_grpc_method)))
     }
 
     /// How many processing streams (`processOrders` calls and browser sessions) are open right now.
@@ -88,10 +133,42 @@ impl App {
         self.processor.shutdown()
     }
 
+    /// The server's metrics, as `/metrics` shows them.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
+    }
+
+    pub fn write_access(&self) -> &WriteAccess {
+        &self.write_access
+    }
+
     /// Where the page's files are served from.
     pub fn web_dir(&self) -> &std::path::Path {
         &self.web_dir
     }
+}
+
+/// Answers a gRPC call to a path no service serves with UNIMPLEMENTED, as
+/// gRPC clients expect, rather than with the page's 404.
+async fn unknown_grpc_method(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
+    if !content_type.as_ref().is_some_and(|value| value.as_bytes().starts_with(b"application/grpc")) {
+        return next.run(request).await;
+    }
+    let status = tonic::Status::unimplemented(format!("{} is not a method this server serves", request.uri().path()));
+    let mut response = status.into_http::<axum::body::Body>();
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+    }
+    response
 }
 
 /// The router of a default app for `config`.

@@ -2,8 +2,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use crate::origin::AllowedOrigin;
 use crate::processing::BatchSize;
@@ -32,6 +33,89 @@ pub struct Config {
     /// directory, else `dist` of the workspace this binary was built in.
     #[arg(long, env = "ORDERMGT_WEB_DIR", value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
+
+    /// How long open calls get to finish after SIGINT or SIGTERM before the rest is cut.
+    #[arg(long, env = "ORDERMGT_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub shutdown_grace: Duration,
+
+    /// Log lines for people (`human`) or for log collectors (`json`); the level comes from RUST_LOG.
+    #[arg(long, env = "ORDERMGT_LOG_FORMAT", value_name = "FORMAT", default_value = "human")]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    #[command(flatten)]
+    pub security: Security,
+}
+
+/// How far one client may go.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct Limits {
+    /// Largest message accepted or sent, in bytes; a bigger one fails its call with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "ORDERMGT_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Calls one HTTP/2 connection may have open at once; clients queue the rest.
+    #[arg(long, env = "ORDERMGT_MAX_CONCURRENT_STREAMS", value_name = "N", default_value_t = 256)]
+    pub max_concurrent_streams: u32,
+
+    /// Order ids a browser processing session may have waiting unread; more fail with RESOURCE_EXHAUSTED.
+    /// (A native processOrders stream needs no such limit: HTTP/2 flow control holds its client back.)
+    #[arg(long, env = "ORDERMGT_MAX_PENDING_IDS", value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_pending_ids: u32,
+
+    /// Longest a unary call may take (a client's shorter grpc-timeout wins); past it, DEADLINE_EXCEEDED.
+    #[arg(long, env = "ORDERMGT_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
+    pub request_timeout: Duration,
+
+    /// A connection with no call open for this long is closed.
+    #[arg(long, env = "ORDERMGT_IDLE_TIMEOUT", value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_streams: 256,
+            max_pending_ids: 256,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Who may connect and who may write.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Security")]
+pub struct Security {
+    /// PEM certificate chain: serve everything over TLS (HTTP/2 or HTTP/1.1 by ALPN). Needs --tls-key.
+    #[arg(long, env = "ORDERMGT_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "ORDERMGT_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// A file holding the write token: addOrder and updateOrders (and the page's update) then need
+    /// `authorization: Bearer <token>`. Reads stay open.
+    #[arg(long, env = "ORDERMGT_WRITE_TOKEN_FILE", value_name = "FILE")]
+    pub write_token_file: Option<PathBuf>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("{error}: write a duration such as 10s, 500ms or 5m"))
 }
 
 fn default_listen() -> SocketAddr {
@@ -40,7 +124,16 @@ fn default_listen() -> SocketAddr {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { listen: default_listen(), batch_size: BatchSize::default(), cors_origins: Vec::new(), web_dir: None }
+        Self {
+            listen: default_listen(),
+            batch_size: BatchSize::default(),
+            cors_origins: Vec::new(),
+            web_dir: None,
+            shutdown_grace: Duration::from_secs(10),
+            log_format: LogFormat::Human,
+            limits: Limits::default(),
+            security: Security::default(),
+        }
     }
 }
 
@@ -68,6 +161,29 @@ mod tests {
         assert_eq!(config.listen, "0.0.0.0:8080".parse().expect("addr"));
         assert_eq!(config.batch_size.get(), 5);
         assert_eq!(config.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn the_defaults_of_the_flags_are_the_defaults_of_the_type() {
+        let parsed = parse(&[]).expect("no flags");
+        let default = Config::default();
+        assert_eq!(format!("{parsed:?}"), format!("{default:?}"));
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let config = parse(&["--shutdown-grace", "2s", "--request-timeout", "1500ms", "--idle-timeout", "1m"])
+            .expect("valid durations");
+        assert_eq!(config.shutdown_grace, Duration::from_secs(2));
+        assert_eq!(config.limits.request_timeout, Duration::from_millis(1500));
+        assert_eq!(config.limits.idle_timeout, Duration::from_secs(60));
+        assert!(parse(&["--shutdown-grace", "ten"]).expect_err("refused").to_string().contains("such as 10s"));
+    }
+
+    #[test]
+    fn a_certificate_needs_its_key() {
+        assert!(parse(&["--tls-cert", "cert.pem"]).is_err());
+        assert!(parse(&["--tls-cert", "cert.pem", "--tls-key", "key.pem"]).is_ok());
     }
 
     #[test]

@@ -1,12 +1,16 @@
 //! The ordermgt server: the book's `ecommerce.OrderManagement` over native
-//! gRPC and gRPC-Web, on one axum listener.
+//! gRPC and gRPC-Web, on one port.
 //!
 //! [`app`] builds the router that `ordermgt-server` serves; tests serve the same one.
 
 pub mod app;
+pub mod auth;
+pub mod calls;
 pub mod config;
+mod connection;
 pub mod error;
 pub mod health;
+pub mod methods;
 pub mod metrics;
 pub mod order;
 pub mod origin;
@@ -17,6 +21,7 @@ pub mod service;
 pub mod sessions;
 pub mod shutdown;
 pub mod store;
+pub mod tls;
 pub mod update;
 pub mod web_service;
 

@@ -5,22 +5,32 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
+use backend::auth::{WriteAccess, WriteToken};
+use backend::config::LogFormat;
 use backend::{App, Config};
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
-/// How long open calls get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(std::io::stdout().is_terminal()).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Human => logs.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+    let app = match build_app(&config) {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
 
+    let signal = shutdown_signal();
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -29,18 +39,31 @@ async fn main() -> ExitCode {
         }
     };
     let address = listener.local_addr().unwrap_or(config.listen);
-    let app = App::new(&config);
-    tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), "listening on http://{address}");
+    let scheme = if app.tls().is_some() { "https" } else { "http" };
+    tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), "listening on {scheme}://{address}");
+    if !address.ip().is_loopback() {
+        if app.tls().is_none() {
+            tracing::warn!(
+                "listening beyond loopback without TLS: calls and tokens cross the network in clear text (--tls-cert, --tls-key)"
+            );
+        }
+        if !app.write_access().is_restricted() {
+            tracing::warn!(
+                "listening beyond loopback without a write token: anyone who can connect can change orders (--write-token-file)"
+            );
+        }
+    }
 
     let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
     let server = backend::serve(listener, app, async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = signalled_tx.send(true);
     });
+    let grace = config.shutdown_grace;
     let grace_over = async move {
         let mut signalled = signalled_rx;
         let _ = signalled.wait_for(|signalled| *signalled).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
+        tokio::time::sleep(grace).await;
     };
     tokio::select! {
         result = server => match result {
@@ -51,33 +74,50 @@ async fn main() -> ExitCode {
             }
         },
         () = grace_over => {
-            tracing::warn!("calls still open after {SHUTDOWN_GRACE:?}; exiting anyway");
+            tracing::warn!("calls still open after the {} grace period; cutting them", humantime::format_duration(grace));
             ExitCode::SUCCESS
         }
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// The app `config` describes, with its certificate and write token read from their files.
+fn build_app(config: &Config) -> Result<App, String> {
+    let mut app = App::new(config);
+    let security = &config.security;
+    if let (Some(cert), Some(key)) = (&security.tls_cert, &security.tls_key) {
+        app = app.with_tls(backend::tls::load(cert, key).map_err(|error| error.to_string())?);
+    }
+    if let Some(file) = &security.write_token_file {
+        let token = WriteToken::from_file(file).map_err(|error| error.to_string())?;
+        app = app.with_write_access(WriteAccess::new(Some(token)));
+    }
+    Ok(app)
+}
+
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is
+/// called, not when it is first awaited, so a signal sent as soon as the
+/// server says it listens is already a clean shutdown.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
+    #[cfg(unix)]
+    let handlers = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    };
+    async move {
+        #[cfg(unix)]
+        match handlers {
+            (Ok(mut interrupt), Ok(mut terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::{Stream, StreamExt};
 
 use crate::error::OrderError;
-use crate::metrics::{Gauge, GaugeGuard};
+use crate::metrics::{GaugeGuard, Metrics};
 use crate::order::Order;
 use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
@@ -189,7 +189,7 @@ pub struct Processor {
     store: Arc<dyn OrderStore>,
     batch_size: BatchSize,
     shipments_made: Arc<AtomicU64>,
-    open_sessions: Gauge,
+    metrics: Metrics,
     shutdown: Shutdown,
 }
 
@@ -199,19 +199,29 @@ impl Processor {
             store,
             batch_size,
             shipments_made: Arc::default(),
-            open_sessions: Gauge::default(),
+            metrics: Metrics::default(),
             shutdown: Shutdown::default(),
         }
     }
 
+    /// Counts open sessions, shipments and rejections in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// A new, empty processing session; it counts as open until dropped.
     pub fn session(&self) -> Session {
-        Session { batch: Batch::new(self.batch_size), processor: self.clone(), _open: self.open_sessions.track() }
+        Session {
+            batch: Batch::new(self.batch_size),
+            processor: self.clone(),
+            _open: self.metrics.process_streams_open().track(),
+        }
     }
 
     /// How many sessions (`processOrders` calls and browser sessions) are open.
     pub fn open_sessions(&self) -> usize {
-        self.open_sessions.get()
+        self.metrics.process_streams_open().get()
     }
 
     /// Begun, it has every session's [`run`] stop reading ids, ship its partial batch and end.
@@ -220,13 +230,21 @@ impl Processor {
     }
 
     fn ship(&self, orders: Vec<Order>) -> Vec<Shipment> {
-        group_by_destination(orders)
+        let count = orders.len();
+        let shipments: Vec<Shipment> = group_by_destination(orders)
             .into_iter()
             .map(|(destination, orders)| {
                 let number = self.shipments_made.fetch_add(1, Ordering::Relaxed) + 1;
                 Shipment { id: format!("cmb-{number}"), destination, orders }
             })
-            .collect()
+            .collect();
+        self.metrics.shipped(shipments.len(), count);
+        shipments
+    }
+
+    fn reject(&self, id: &str, reason: String) -> Outcome {
+        self.metrics.rejected_id();
+        Outcome::Rejected(Rejection { id: id.into(), reason })
     }
 }
 
@@ -243,14 +261,13 @@ impl Session {
     /// store cannot be read; a bad id is an `Outcome::Rejected`.
     pub async fn submit(&mut self, id: &str) -> Result<Outcome, OrderError> {
         if id.is_empty() {
-            return Ok(Outcome::Rejected(Rejection { id: String::new(), reason: "empty order id".into() }));
+            return Ok(self.processor.reject(id, "empty order id".into()));
         }
         let Some(order) = self.processor.store.get(id).await? else {
-            let reason = OrderError::NotFound { id: id.into() }.to_string();
-            return Ok(Outcome::Rejected(Rejection { id: id.into(), reason }));
+            return Ok(self.processor.reject(id, OrderError::NotFound { id: id.into() }.to_string()));
         };
         Ok(match self.batch.add(order) {
-            Err(rejection) => Outcome::Rejected(rejection),
+            Err(Rejection { id, reason }) => self.processor.reject(&id, reason),
             Ok(None) => Outcome::Pending,
             Ok(Some(full)) => Outcome::Shipped(self.processor.ship(full)),
         })

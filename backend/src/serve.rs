@@ -1,33 +1,83 @@
-//! Serving the app on a listener: the one serving loop the binary and the tests share.
+//! Serving the app on a listener: the one accept loop the binary and the tests share.
 
 use std::future::Future;
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::app::App;
+use crate::connection::{self, Connection};
 
-/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2 cleartext), reporting it
-/// healthy, until `shutdown` resolves; then reports it NOT_SERVING, stops
-/// accepting, has every open processing stream ship its partial batch and
-/// end, and waits for open connections to finish.
+/// How long a client may take to send an HTTP/1.1 request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 pings on quiet connections find peers that vanished without closing.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2; over TLS if the app has
+/// a certificate), reporting it healthy, until `shutdown` resolves; then
+/// reports it NOT_SERVING, stops accepting, has every open processing stream
+/// ship its partial batch and end, closes each connection once its calls
+/// are done, and returns when all are closed.
 pub async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| {
-        // Streamed messages are small: send each at once rather than waiting to fill a packet.
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::warn!("cannot set TCP_NODELAY: {error}");
-        }
+    let limits = app.limits().clone();
+    let mut http = auto::Builder::new(TokioExecutor::new());
+    http.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_concurrent_streams)
+        .keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT);
+    let (closing_tx, closing) = watch::channel(false);
+    let shared = Arc::new(Connection {
+        http,
+        router: app.router(),
+        tls: app.tls().cloned(),
+        idle_timeout: limits.idle_timeout,
+        closing,
     });
+
     let (health, streams) = (app.health().clone(), app.shutdown().clone());
     health.set_serving(true).await;
-    let shutdown = async move {
-        shutdown.await;
-        health.set_serving(false).await;
-        streams.begin();
-    };
-    axum::serve(listener, app.router()).with_graceful_shutdown(shutdown).await
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    connections.spawn(connection::serve(Arc::clone(&shared), tcp, peer));
+                }
+                Err(error) if is_per_connection(&error) => {}
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait rather than spin.
+                    tracing::error!("cannot accept connections: {error}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+
+    health.set_serving(false).await;
+    drop(listener);
+    streams.begin();
+    let _ = closing_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Errors that end one connection attempt, not the listener.
+fn is_per_connection(error: &std::io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset)
 }

@@ -15,15 +15,23 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::error::{OrderError, SessionError};
 use crate::processing::{self, Event, Session};
 
-/// Most ids a session queues before its stream's client reads what they produced.
+/// Most ids a session queues before its stream's client reads what they
+/// produced, unless set otherwise (`--max-pending-ids`).
 pub const MAX_QUEUED_IDS: usize = 256;
 
 type Queues = HashMap<String, mpsc::Sender<String>>;
 
 /// The open sessions of a server, by token.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sessions {
     queues: Arc<Mutex<Queues>>,
+    max_queued: usize,
+}
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Self::with_limit(MAX_QUEUED_IDS)
+    }
 }
 
 /// What a session's stream carries: its token first, then its events.
@@ -34,13 +42,18 @@ pub enum SessionEvent {
 }
 
 impl Sessions {
+    /// Sessions that each queue at most `max_queued` ids (at least 1).
+    pub fn with_limit(max_queued: usize) -> Self {
+        Self { queues: Arc::default(), max_queued: max_queued.max(1) }
+    }
+
     /// Opens a session: a stream that yields its token, then the events of
     /// the ids submitted to it, and ends after [`Sessions::finish`] or once
     /// shutdown begins, shipping the partial batch either way. Dropping the
     /// stream closes the session.
     pub fn open(&self, session: Session) -> impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static {
         let token = new_token();
-        let (queue, ids) = mpsc::channel(MAX_QUEUED_IDS);
+        let (queue, ids) = mpsc::channel(self.max_queued);
         self.lock().insert(token.clone(), queue);
         let closer = Closer { sessions: self.clone(), token: token.clone() };
         let events = processing::run(session, ReceiverStream::new(ids).map(Ok)).map(move |event| {
@@ -55,7 +68,7 @@ impl Sessions {
         let queues = self.lock();
         let queue = queues.get(token).ok_or(SessionError::Unknown)?;
         queue.try_send(id).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => SessionError::Backlog { limit: MAX_QUEUED_IDS },
+            mpsc::error::TrySendError::Full(_) => SessionError::Backlog { limit: self.max_queued },
             mpsc::error::TrySendError::Closed(_) => SessionError::Unknown,
         })
     }

@@ -28,6 +28,12 @@ impl OrderWebService {
     pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
         Self { store, processor, sessions: Sessions::default() }
     }
+
+    /// Lets each processing session hold at most `limit` ids unread.
+    pub fn with_max_pending_ids(mut self, limit: usize) -> Self {
+        self.sessions = Sessions::with_limit(limit);
+        self
+    }
 }
 
 #[tonic::async_trait]

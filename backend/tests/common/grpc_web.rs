@@ -64,7 +64,15 @@ pub fn request(uri: &str, encoding: Encoding, message: &impl prost::Message) -> 
 /// Sends over HTTP/1.1, or over HTTP/2 with prior knowledge when `http2` is set.
 pub async fn send(request: Request<Full<Bytes>>, http2: bool) -> WebResponse {
     let client = Client::builder(TokioExecutor::new()).http2_only(http2).build_http();
-    let response = client.request(request).await.expect("send");
+    read(client.request(request).await.expect("send")).await
+}
+
+/// Reads a gRPC-Web response whole: its messages and its status.
+pub async fn read<B>(response: http::Response<B>) -> WebResponse
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let (parts, body) = response.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
     let content_type = parts.headers.get("content-type").map(|value| value.as_bytes().to_vec()).unwrap_or_default();

@@ -25,9 +25,13 @@ pub async fn spawn() -> TestServer {
 }
 
 pub async fn spawn_with(config: Config) -> TestServer {
+    spawn_app(App::new(&config)).await
+}
+
+/// Serves `app` as it is, for apps with a certificate or a write token.
+pub async fn spawn_app(app: App) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
-    let app = App::new(&config);
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(backend::serve(listener, app.clone(), async {
         let _ = stopped.await;

@@ -1,0 +1,109 @@
+//! How far one client may go, each limit set low to be reached, and what it
+//! is told when it gets there. (The unary deadline is proven in calls.rs.)
+
+mod common;
+
+use std::time::Duration;
+
+use backend::Config;
+use backend::config::Limits;
+use common::order_101;
+use ordermgt_proto::order_management_web_client::OrderManagementWebClient;
+use ordermgt_proto::{Order, SubmitOrderId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
+
+async fn spawn_with_limits(limits: Limits) -> common::TestServer {
+    common::spawn_with(Config { limits, ..Config::default() }).await
+}
+
+#[tokio::test]
+async fn a_message_above_the_size_limit_is_resource_exhausted_and_the_connection_serves_on() {
+    let server = spawn_with_limits(Limits { max_message_bytes: 1024, ..Limits::default() }).await;
+    let mut client = server.client().await;
+    let too_big = Order { description: "x".repeat(2048), ..order_101() };
+    let refused = client.add_order(too_big).await.expect_err("too big");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.message().contains("the limit is: 1024 bytes"), "it names the limit: {}", refused.message());
+    assert_eq!(client.get_order("102".to_string()).await.expect("still served").into_inner().id, "102");
+    assert_eq!(client.get_order("101".to_string()).await.expect_err("nothing stored").code(), Code::NotFound);
+}
+
+#[tokio::test]
+async fn a_browser_session_holds_at_most_the_pending_id_limit() {
+    let server = spawn_with_limits(Limits { max_pending_ids: 2, ..Limits::default() }).await;
+    // The reader's HTTP/2 window is small, so unread events soon hold the server back.
+    let endpoint = tonic::transport::Endpoint::from_shared(server.url()).expect("url");
+    let reader = endpoint.clone().initial_stream_window_size(1024).connect().await.expect("connect");
+    let mut events = OrderManagementWebClient::new(reader).process_orders_open(()).await.expect("open").into_inner();
+    let mut web = OrderManagementWebClient::new(endpoint.connect().await.expect("connect"));
+    let first = events.message().await.expect("read").expect("the token comes first");
+    let Some(ordermgt_proto::processing_event::Event::SessionToken(token)) = first.event else {
+        panic!("expected the token, got {first:?}");
+    };
+    // Nobody reads the events (rejections of unknown ids): once the window
+    // and the send buffers are full, ids pile up in the session's queue.
+    let submit = |id: &str| SubmitOrderId { session_token: token.clone(), order_id: id.into() };
+    let mut refused = None;
+    for n in 0..20_000 {
+        if let Err(status) = web.process_orders_submit(submit(&format!("unknown-{n}"))).await {
+            refused = Some(status);
+            break;
+        }
+    }
+    let refused = refused.expect("the backlog is refused at some point");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.message().starts_with("2 order ids already wait unread"), "{}", refused.message());
+}
+
+#[tokio::test]
+async fn one_connection_runs_at_most_the_stream_limit_and_queues_the_rest() {
+    let server = spawn_with_limits(Limits { max_concurrent_streams: 2, ..Limits::default() }).await;
+    let mut client = server.client().await; // one HTTP/2 connection
+    // A first call makes sure the client has read the server's SETTINGS, limit included.
+    client.get_order("102".to_string()).await.expect("get");
+    let mut senders = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..3 {
+        let (ids, outgoing) = tokio::sync::mpsc::channel::<String>(1);
+        let mut client = client.clone();
+        calls.push(tokio::spawn(async move { client.process_orders(ReceiverStream::new(outgoing)).await }));
+        senders.push(ids);
+    }
+    server.wait_for_open_streams(2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.app.open_process_streams(), 2, "the third call waits for a free stream");
+    drop(senders.remove(0)); // half-close the first: it ends and frees its stream
+    server.wait_for_open_streams(2).await;
+    drop(senders);
+    server.wait_for_open_streams(0).await;
+    for call in calls {
+        let mut shipments = call.await.expect("join").expect("every call ran").into_inner();
+        assert!(shipments.message().await.expect("clean end").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_connection_idle_past_the_timeout_is_closed_by_the_server() {
+    let server = spawn_with_limits(Limits { idle_timeout: Duration::from_millis(200), ..Limits::default() }).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: test\r\n\r\n").await.expect("send");
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut received)).await;
+    read.expect("closed within 10 s").expect("read until the server closes");
+    assert!(received.starts_with(b"HTTP/1.1 200"), "answered first: {}", String::from_utf8_lossy(&received));
+}
+
+#[tokio::test]
+async fn a_connection_with_a_call_open_is_not_idle() {
+    let server = spawn_with_limits(Limits { idle_timeout: Duration::from_millis(100), ..Limits::default() }).await;
+    let mut client = server.client().await;
+    let (ids, outgoing) = tokio::sync::mpsc::channel::<String>(8);
+    let mut shipments = client.process_orders(ReceiverStream::new(outgoing)).await.expect("open").into_inner();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ids.send("102".into()).await.expect("send");
+    drop(ids);
+    let flushed = shipments.message().await.expect("the stream outlived the idle timeout").expect("partial batch");
+    assert_eq!(flushed.orders_list[0].id, "102");
+}
