@@ -10,6 +10,16 @@ pub(crate) struct Cli {
     #[arg(long, env = "ORDERMGT_SERVER", global = true, default_value = "http://127.0.0.1:50051")]
     pub(crate) server: String,
 
+    /// A file holding the server's write token, sent as `authorization: Bearer <token>`
+    /// (needed by add and update when the server has --write-token-file).
+    #[arg(long, env = "ORDERMGT_TOKEN_FILE", global = true, value_name = "FILE")]
+    pub(crate) token_file: Option<std::path::PathBuf>,
+
+    /// A PEM certificate to trust for an https:// server, beside the usual public roots
+    /// (for a server with a self-signed or private-CA certificate).
+    #[arg(long, env = "ORDERMGT_CA_CERT", global = true, value_name = "FILE")]
+    pub(crate) ca_cert: Option<std::path::PathBuf>,
+
     /// Print one JSON object per line (proto3 JSON field names) instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,

@@ -4,6 +4,7 @@
 //! `ordermgt-server`; `ordermgt --help` lists the commands.
 
 mod args;
+mod connect;
 mod print;
 
 use std::process::ExitCode;
@@ -12,14 +13,11 @@ use std::time::Duration;
 use args::{Cli, Command, NewOrder};
 use clap::Parser;
 use ordermgt_proto::Order;
-use ordermgt_proto::order_management_client::OrderManagementClient;
 use print::Printer;
 use std::io::BufRead;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
-
-type Client = OrderManagementClient<Channel>;
+use connect::Client;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,12 +32,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let channel = Channel::from_shared(cli.server.clone())
-        .map_err(|error| format!("{:?} is not a server URL: {error}", cli.server))?
-        .connect()
-        .await
-        .map_err(|error| format!("cannot reach {}: {}", cli.server, source_chain(&error)))?;
-    let mut client = OrderManagementClient::new(channel);
+    let mut client = connect::client(&cli).await?;
     let print = Printer { json: cli.json };
     match cli.command {
         Command::Add(order) => {
@@ -117,7 +110,7 @@ fn status(status: tonic::Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
 }
 
-fn source_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn source_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

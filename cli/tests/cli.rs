@@ -137,3 +137,52 @@ async fn process_from_standard_input_ships_each_batch_before_the_input_ends() {
     assert!(rest[0].ends_with("to San Jose, CA (Processed): 105"), "{rest:?}");
     assert!(child.wait().expect("wait").success());
 }
+
+/// A scratch directory for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordermgt-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_to_a_guarded_server_need_the_token_file() {
+    use backend::auth::{WriteAccess, WriteToken};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let token = WriteToken::new("cli-token").expect("token");
+    let app = App::new(&Config::default()).with_write_access(WriteAccess::new(Some(token)));
+    tokio::spawn(backend::serve(listener, app, std::future::pending()));
+    let dir = scratch("token");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, "cli-token\n").expect("write token");
+    let add = ["add", "--id", "201", "--destination", "Oslo", "--price", "1"];
+
+    let refused = stderr(&ordermgt(&url, &add));
+    assert!(refused.contains("Unauthenticated: addOrder changes orders"), "{refused}");
+    let token_arg = token_file.to_str().expect("utf-8 path");
+    let added = ordermgt(&url, &[&["--token-file", token_arg][..], &add[..]].concat());
+    assert_eq!(stdout(&added).trim(), "201");
+    assert!(stdout(&ordermgt(&url, &["get", "201"])).contains("Oslo"), "reads need no token");
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_server_is_reached_with_its_certificate_trusted() {
+    use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
+    let tls = backend::tls::from_parts(vec![certified.cert.der().clone()], key).expect("tls");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("https://localhost:{}", listener.local_addr().expect("address").port());
+    tokio::spawn(backend::serve(listener, App::new(&Config::default()).with_tls(tls), std::future::pending()));
+    let dir = scratch("tls");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, certified.cert.pem()).expect("write certificate");
+
+    let untrusted = stderr(&ordermgt(&url, &["get", "102"]));
+    assert!(untrusted.contains("cannot reach") || untrusted.contains("Unavailable"), "{untrusted}");
+    let found = ordermgt(&url, &["--ca-cert", ca.to_str().expect("utf-8 path"), "get", "102"]);
+    assert!(stdout(&found).starts_with("order 102"), "{}", stdout(&found));
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
