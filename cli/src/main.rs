@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use args::{Cli, Command, NewOrder};
 use clap::Parser;
+use connect::Client;
 use ordermgt_proto::Order;
 use print::Printer;
 use std::io::BufRead;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use connect::Client;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -78,11 +78,20 @@ pub fn dist() -> PathBuf {
     dist
 }
 
+/// The configuration of an app serving the release page: build the `App` for [`serve_app`] from it.
+pub fn page_config() -> Config {
+    Config { web_dir: Some(dist()), ..Config::default() }
+}
+
 /// Serves the real app (fresh store, the book's orders) with the release page on an ephemeral port.
 pub async fn serve_page() -> (String, App) {
+    serve_app(App::new(&page_config())).await
+}
+
+/// Serves `app` on an ephemeral port, e.g. `App::new(&page_config()).with_write_access(…)`.
+pub async fn serve_app(app: App) -> (String, App) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let app = App::new(&Config { web_dir: Some(dist()), ..Config::default() });
     tokio::spawn(backend::serve(listener, app.clone(), std::future::pending()));
     (url, app)
 }
@@ -181,6 +190,15 @@ impl Session {
                 return text;
             }
             assert!(tokio::time::Instant::now() < deadline, "{css} stayed {text:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until nothing matches `css` any more.
+    pub async fn wait_until_gone(&self, css: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self.all(css).await.is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "{css} stayed on the page");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -2,10 +2,13 @@
 
 use yew::prelude::*;
 
-use crate::components::{AddForm, ConnectionBadge, OrderDetail, OrdersTable, ProcessPanel, SearchBox, UpdateDraft};
+use crate::components::{
+    AddForm, ConnectionBadge, OrderDetail, OrdersTable, ProcessPanel, SearchBox, UpdateDraft, WriteTokenBadge,
+    WriteTokenForm,
+};
 use crate::parse::{OrderField, OrderText};
-use crate::services::Api;
-use crate::state::{AddAction, DetailAction, DraftEdit, State, UpdateAction};
+use crate::services::{Api, Credentials};
+use crate::state::{AddAction, DetailAction, DraftEdit, State, TokenAction, UpdateAction};
 use crate::tasks::{TRANSPORT, Tasks};
 
 #[component]
@@ -13,13 +16,16 @@ pub(crate) fn App() -> Html {
     let state = use_reducer(State::default);
     let tasks = {
         let dispatcher = state.dispatcher();
-        use_memo((), move |_| Tasks::new(Api::for_page(), dispatcher))
+        use_memo((), move |_| Tasks::new(Api::for_page(), Credentials::default(), dispatcher))
     };
 
-    // The first load, then a reload whenever the server comes back.
+    // The first load (and whether the tab kept a write token), then a reload whenever the server comes back.
     {
         let tasks = tasks.clone();
-        use_effect_with((), move |_| tasks.search(String::new()));
+        use_effect_with((), move |_| {
+            tasks.check_token();
+            tasks.search(String::new());
+        });
     }
     {
         let tasks = tasks.clone();
@@ -70,6 +76,16 @@ pub(crate) fn App() -> Html {
         let tasks = tasks.clone();
         Callback::from(move |()| tasks.stop())
     };
+    let on_token_save = {
+        let tasks = tasks.clone();
+        let waiting = state.token.waiting();
+        Callback::from(move |typed: String| tasks.save_token(&typed, waiting.clone()))
+    };
+    let on_token_cancel = dispatcher.to_callback().reform(|()| TokenAction::Cancelled.into());
+    let on_token_forget = {
+        let tasks = tasks.clone();
+        Callback::from(move |()| tasks.forget_token())
+    };
 
     let listed: Vec<String> = state.orders.rows.iter().map(|order| order.id.clone()).collect();
     let drafted: Vec<String> = state.update.drafts.iter().map(|draft| draft.id.clone()).collect();
@@ -80,7 +96,10 @@ pub(crate) fn App() -> Html {
                     <h1>{ "Order management" }</h1>
                     <p class="muted small">{ "ecommerce.OrderManagement, from your browser" }</p>
                 </div>
-                <ConnectionBadge connection={state.connection.connection} />
+                <div class="topbar-side">
+                    <WriteTokenBadge held={state.token.held} on_forget={on_token_forget} />
+                    <ConnectionBadge connection={state.connection.connection} />
+                </div>
             </header>
             <main class="layout">
                 <div class="column main-column">
@@ -104,6 +123,10 @@ pub(crate) fn App() -> Html {
                         on_change={on_add_change} on_submit={on_add} />
                 </div>
             </main>
+            if let Some(prompt) = &state.token.prompt {
+                <WriteTokenForm message={prompt.message.clone()} waiting={prompt.waiting_text()}
+                    on_save={on_token_save} on_cancel={on_token_cancel} />
+            }
         </>
     }
 }

@@ -12,6 +12,8 @@ mod search_box;
 mod shipments;
 mod text_field;
 mod update_draft;
+mod write_token_badge;
+mod write_token_form;
 
 pub(crate) use add_form::AddForm;
 pub(crate) use connection_badge::ConnectionBadge;
@@ -20,3 +22,5 @@ pub(crate) use orders_table::OrdersTable;
 pub(crate) use process_panel::ProcessPanel;
 pub(crate) use search_box::SearchBox;
 pub(crate) use update_draft::UpdateDraft;
+pub(crate) use write_token_badge::WriteTokenBadge;
+pub(crate) use write_token_form::WriteTokenForm;

@@ -6,7 +6,7 @@ use ordermgt_proto::{Order, OrderList};
 use tonic::codec::Streaming;
 use tonic_web_wasm_client::Client;
 
-use super::{CallError, Reach};
+use super::{CallError, Reach, WriteToken};
 
 /// The book's service and the browser's extension, both on the page's own origin.
 #[derive(Clone, Debug)]
@@ -40,13 +40,13 @@ impl Api {
     }
 
     /// `addOrder`: the stored order's id.
-    pub(crate) async fn add(&self, order: Order) -> Result<String, CallError> {
-        Ok(self.orders.clone().add_order(order).await?.into_inner())
+    pub(crate) async fn add(&self, order: Order, token: Option<&WriteToken>) -> Result<String, CallError> {
+        Ok(self.orders.clone().add_order(writing(order, token)).await?.into_inner())
     }
 
     /// `updateOrdersUnary`: all or nothing; the server's reply (`Updated orders: 102, 103`).
-    pub(crate) async fn update(&self, orders: Vec<Order>) -> Result<String, CallError> {
-        Ok(self.web.clone().update_orders_unary(OrderList { orders }).await?.into_inner())
+    pub(crate) async fn update(&self, orders: Vec<Order>, token: Option<&WriteToken>) -> Result<String, CallError> {
+        Ok(self.web.clone().update_orders_unary(writing(OrderList { orders }, token)).await?.into_inner())
     }
 
     /// Whether the server answers at all: `getOrder("")` costs it a lookup and a NOT_FOUND.
@@ -58,6 +58,17 @@ impl Api {
     }
 }
 
+/// The request of a write: every call that changes orders is built here, so that it carries the
+/// tab's token (`authorization: Bearer <token>`) whenever there is one. `message` may as well be a
+/// stream, for a client-streaming write.
+fn writing<T>(message: T, token: Option<&WriteToken>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(token) = token {
+        request.metadata_mut().insert("authorization", token.bearer());
+    }
+    request
+}
+
 /// The orders of one search, as they arrive. Dropping it cancels the call.
 #[derive(Debug)]
 pub(crate) struct OrderStream(Streaming<Order>);
@@ -66,5 +77,19 @@ impl OrderStream {
     /// The next order, `None` once the search is complete.
     pub(crate) async fn next(&mut self) -> Result<Option<Order>, CallError> {
         Ok(self.0.message().await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_carries_the_token_when_there_is_one() {
+        let token = WriteToken::parse("s3cret-token").expect("a valid token");
+        let request = writing(Order::default(), Some(&token));
+        let header = request.metadata().get("authorization").and_then(|value| value.to_str().ok());
+        assert_eq!(header, Some("Bearer s3cret-token"));
+        assert!(writing(Order::default(), None).metadata().get("authorization").is_none());
     }
 }

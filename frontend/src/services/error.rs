@@ -19,15 +19,26 @@ pub(crate) struct CallError {
     /// In words: the server's status message, or why the server could not be reached.
     pub(crate) message: String,
     pub(crate) reach: Reach,
+    /// The status code, as the server sent it or as tonic made it up for a transport failure.
+    pub(crate) code: Code,
+}
+
+impl CallError {
+    /// Whether the server refused a write for want of the right write token (UNAUTHENTICATED).
+    pub(crate) fn needs_write_token(&self) -> bool {
+        self.reach == Reach::Server && self.code == Code::Unauthenticated
+    }
 }
 
 impl From<Status> for CallError {
     fn from(status: Status) -> Self {
         match transport_failure(&status) {
-            Some(cause) => {
-                CallError { message: format!("Cannot reach the server ({cause})"), reach: Reach::Unreachable }
-            }
-            None => CallError { message: in_words(&status), reach: Reach::Server },
+            Some(cause) => CallError {
+                message: format!("Cannot reach the server ({cause})"),
+                reach: Reach::Unreachable,
+                code: status.code(),
+            },
+            None => CallError { message: in_words(&status), reach: Reach::Server, code: status.code() },
         }
     }
 }
@@ -69,7 +80,11 @@ mod tests {
     #[test]
     fn a_status_from_the_server_is_shown_as_its_message() {
         let error = CallError::from(Status::not_found("order 999 not found"));
-        assert_eq!(error, CallError { message: "order 999 not found".into(), reach: Reach::Server });
+        assert_eq!(
+            error,
+            CallError { message: "order 999 not found".into(), reach: Reach::Server, code: Code::NotFound }
+        );
+        assert!(!error.needs_write_token());
     }
 
     #[test]
@@ -97,7 +112,18 @@ mod tests {
     fn a_status_carried_by_the_transport_is_the_servers() {
         let carried = tonic_web_wasm_client::Error::TonicStatusError(Status::not_found("order 1 not found"));
         let error = CallError::from(Status::from_error(Box::new(carried)));
-        assert_eq!(error, CallError { message: "order 1 not found".into(), reach: Reach::Server });
+        assert_eq!(
+            error,
+            CallError { message: "order 1 not found".into(), reach: Reach::Server, code: Code::NotFound }
+        );
+    }
+
+    #[test]
+    fn unauthenticated_from_the_server_asks_for_the_write_token() {
+        let refused = Status::unauthenticated("addOrder changes orders and needs the write token");
+        let error = CallError::from(refused);
+        assert!(error.needs_write_token());
+        assert_eq!(error.message, "addOrder changes orders and needs the write token");
     }
 
     #[test]

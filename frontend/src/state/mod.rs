@@ -4,6 +4,7 @@ mod connection;
 mod forms;
 mod orders;
 mod process;
+mod write_token;
 
 use std::rc::Rc;
 
@@ -13,6 +14,7 @@ pub(crate) use connection::{Connection, ConnectionAction, ConnectionState};
 pub(crate) use forms::{AddAction, AddState, DraftEdit, UpdateAction, UpdateState};
 pub(crate) use orders::{Detail, DetailAction, OrdersAction, OrdersState};
 pub(crate) use process::{Outcome, Phase, ProcessAction, ProcessState};
+pub(crate) use write_token::{TokenAction, TokenState, Write};
 
 /// Where a call the page waits on stands.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,6 +40,7 @@ pub(crate) struct State {
     pub(crate) add: AddState,
     pub(crate) update: UpdateState,
     pub(crate) process: ProcessState,
+    pub(crate) token: TokenState,
 }
 
 #[derive(Debug)]
@@ -48,6 +51,7 @@ pub(crate) enum Action {
     Add(AddAction),
     Update(UpdateAction),
     Process(ProcessAction),
+    Token(TokenAction),
 }
 
 impl Reducible for State {
@@ -62,6 +66,16 @@ impl Reducible for State {
             Action::Add(action) => next.add.reduce(action),
             Action::Update(action) => next.update.reduce(action),
             Action::Process(action) => next.process.reduce(action),
+            // Giving up on the token fails the writes that waited for it, each with its refusal.
+            Action::Token(TokenAction::Cancelled) => {
+                for refused in next.token.cancel() {
+                    match refused.write {
+                        Write::Add(_) => next.add.reduce(AddAction::Done(Err(refused.message))),
+                        Write::Update { .. } => next.update.reduce(UpdateAction::Done(Err(refused.message))),
+                    }
+                }
+            }
+            Action::Token(action) => next.token.reduce(action),
         }
         // The same `Rc` back tells yew that nothing changed: no re-render.
         if next == *self { self } else { Rc::new(next) }
@@ -85,6 +99,7 @@ into_action!(
     Add(AddAction),
     Update(UpdateAction),
     Process(ProcessAction),
+    Token(TokenAction),
 );
 
 #[cfg(test)]
@@ -97,6 +112,31 @@ mod tests {
         let state = Rc::new(State::default());
         let next = state.clone().reduce(OrdersAction::Row { ticket: 7, order: Default::default() }.into());
         assert!(Rc::ptr_eq(&state, &next), "a row of a search that is not current is dropped");
+    }
+
+    #[test]
+    fn cancelling_the_token_form_fails_the_waiting_writes_as_before() {
+        let message = "addOrder changes orders and needs the write token: send `authorization: Bearer <token>`";
+        let mut state = Rc::new(State::default());
+        for action in [
+            Action::from(AddAction::Started),
+            UpdateAction::Started.into(),
+            TokenAction::Refused { write: Write::Add(Default::default()), message: message.into(), held: false }.into(),
+            TokenAction::Refused {
+                write: Write::Update { orders: Vec::new(), shown: None },
+                message: "updateOrdersUnary changes orders …".into(),
+                held: false,
+            }
+            .into(),
+        ] {
+            state = state.reduce(action);
+        }
+        assert!(state.add.status.is_loading(), "the add waits for the token");
+        assert!(state.token.prompt.is_some());
+        let state = state.reduce(TokenAction::Cancelled.into());
+        assert_eq!(state.token.prompt, None);
+        assert_eq!(state.add.status, Status::Failed(message.into()));
+        assert_eq!(state.update.status, Status::Failed("updateOrdersUnary changes orders …".into()));
     }
 
     #[test]

@@ -208,7 +208,8 @@ mod tests {
     #[test]
     fn an_id_that_is_not_sent_leaves_the_batch_as_a_rejection() {
         let mut state = session_with(&["102"]);
-        let error = CallError { message: "session abc not found".into(), reach: Reach::Server };
+        let error =
+            CallError { message: "session abc not found".into(), reach: Reach::Server, code: tonic::Code::NotFound };
         state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::NotSent { id: "102".into(), error } });
         assert!(state.pending.ids().is_empty());
         assert_eq!(
@@ -223,6 +224,7 @@ mod tests {
         let error = CallError {
             message: "Cannot reach the server (TypeError: Failed to fetch)".into(),
             reach: Reach::Unreachable,
+            code: tonic::Code::Unknown,
         };
         state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(error)) });
         assert_eq!(state.phase.data_state(), "failed");

@@ -4,6 +4,7 @@
 mod connection;
 mod orders;
 mod process;
+mod writes;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -13,13 +14,15 @@ use yew::UseReducerDispatcher;
 pub(crate) use process::TRANSPORT;
 
 use crate::services::processing::Session;
-use crate::services::{Api, Reach};
+use crate::services::{Api, Credentials, Reach};
 use crate::state::{Action, ConnectionAction, State};
 
 /// The page's tasks, shared by every callback of `App`; cloning shares them.
 #[derive(Clone, Debug)]
 pub(crate) struct Tasks {
     api: Api,
+    /// The tab's write token, sent with every write.
+    credentials: Credentials,
     dispatcher: UseReducerDispatcher<State>,
     /// Bumped by every search, so that stale ones stop reading.
     search_ticket: Rc<Cell<u64>>,
@@ -38,9 +41,10 @@ struct ProcessSlot {
 }
 
 impl Tasks {
-    pub(crate) fn new(api: Api, dispatcher: UseReducerDispatcher<State>) -> Self {
+    pub(crate) fn new(api: Api, credentials: Credentials, dispatcher: UseReducerDispatcher<State>) -> Self {
         Tasks {
             api,
+            credentials,
             dispatcher,
             search_ticket: Rc::default(),
             typing_ticket: Rc::default(),

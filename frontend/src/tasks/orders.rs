@@ -7,7 +7,7 @@ use wasm_bindgen_futures::spawn_local;
 use super::Tasks;
 use crate::parse::{self, ItemsSeparator, OrderText};
 use crate::services::{CallError, Reach};
-use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction};
+use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction, Write};
 
 /// How long typing must pause before the search runs.
 const SEARCH_DEBOUNCE_MS: u32 = 250;
@@ -90,21 +90,10 @@ impl Tasks {
 
     /// Adds the order typed into the form (`addOrder`), then refreshes the list.
     pub(crate) fn add(&self, form: OrderText) {
-        let order = match parse::order(&form, ItemsSeparator::Lines) {
-            Ok(order) => order,
-            Err(message) => return self.dispatch(AddAction::Done(Err(message))),
-        };
-        self.dispatch(AddAction::Started);
-        let this = self.clone();
-        spawn_local(async move {
-            let result = this.api.add(order).await;
-            this.reached(result.as_ref().map_or_else(|error| error.reach, |_| Reach::Server));
-            let succeeded = result.is_ok();
-            this.dispatch(AddAction::Done(result.map_err(|error| error.message)));
-            if succeeded {
-                this.refresh();
-            }
-        });
+        match parse::order(&form, ItemsSeparator::Lines) {
+            Ok(order) => self.write(Write::Add(order)),
+            Err(message) => self.dispatch(AddAction::Done(Err(message))),
+        }
     }
 
     /// Sends every draft as one `updateOrdersUnary`; on success refreshes the list and the detail.
@@ -115,24 +104,9 @@ impl Tasks {
                 parse::order(draft, ItemsSeparator::Commas).map_err(|message| format!("order {}: {message}", draft.id))
             })
             .collect();
-        let orders = match orders {
-            Ok(orders) => orders,
-            Err(message) => return self.dispatch(UpdateAction::Done(Err(message))),
-        };
-        let updated: Vec<String> = orders.iter().map(|order| order.id.clone()).collect();
-        self.dispatch(UpdateAction::Started);
-        let this = self.clone();
-        spawn_local(async move {
-            let result = this.api.update(orders).await;
-            this.reached(result.as_ref().map_or_else(|error| error.reach, |_| Reach::Server));
-            let succeeded = result.is_ok();
-            this.dispatch(UpdateAction::Done(result.map_err(|error| error.message)));
-            if succeeded {
-                this.refresh();
-                if let Some(id) = shown.filter(|id| updated.contains(id)) {
-                    this.show(id);
-                }
-            }
-        });
+        match orders {
+            Ok(orders) => self.write(Write::Update { orders, shown }),
+            Err(message) => self.dispatch(UpdateAction::Done(Err(message))),
+        }
     }
 }

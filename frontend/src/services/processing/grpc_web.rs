@@ -83,5 +83,9 @@ async fn feed(
 }
 
 fn protocol_error(what: &str) -> CallError {
-    CallError { message: format!("Unexpected reply from the server: {what}"), reach: Reach::Server }
+    CallError {
+        message: format!("Unexpected reply from the server: {what}"),
+        reach: Reach::Server,
+        code: tonic::Code::Internal,
+    }
 }
