@@ -9,6 +9,7 @@ use axum::middleware;
 use axum::routing::get;
 use ordermgt_proto::order_management_server::OrderManagementServer;
 use ordermgt_proto::order_management_web_server::OrderManagementWebServer;
+use tokio_util::task::TaskTracker;
 use tonic::service::{LayerExt, Routes};
 use tonic_web::GrpcWebLayer;
 use tower::ServiceBuilder;
@@ -25,6 +26,7 @@ use crate::service::OrderService;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
 use crate::tls::Tls;
 use crate::web_service::OrderWebService;
+use crate::websocket;
 
 /// Everything one server instance serves, built from its [`Config`].
 #[derive(Debug, Clone)]
@@ -39,6 +41,7 @@ pub struct App {
     write_access: WriteAccess,
     limits: Limits,
     tls: Option<Tls>,
+    websocket_calls: TaskTracker,
 }
 
 impl App {
@@ -65,6 +68,7 @@ impl App {
             write_access: WriteAccess::default(),
             limits: config.limits.clone(),
             tls: None,
+            websocket_calls: TaskTracker::new(),
         }
     }
 
@@ -105,17 +109,31 @@ impl App {
                 .register_encoded_file_descriptor_set(ordermgt_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        Routes::new(grpc.named_layer(order_management))
+        let calls = Routes::new(grpc.named_layer(order_management))
             .add_service(grpc.named_layer(order_management_web))
             .add_service(grpc.named_layer(self.health.service()))
             .add_service(grpc.named_layer(reflection().build_v1().expect("our own descriptors are valid")))
             .add_service(grpc.named_layer(reflection().build_v1alpha().expect("our own descriptors are valid")))
             .prepare()
-            .into_axum_router()
+            .into_axum_router();
+        // Calls over WebSocket become native requests to the same routes.
+        let websocket = websocket::Endpoint::new(
+            calls.clone().fallback(unimplemented),
+            self.origins.clone(),
+            max_message,
+            self.websocket_calls.clone(),
+        );
+        calls
             .layer(self.origins.cors_layer())
             .route("/metrics", get(metrics::exposition).with_state(self.metrics.clone()))
             .layer(middleware::from_fn_with_state(self.origins.clone(), refuse_foreign_origins))
             .fallback_service(page::router(self.web_dir.clone()).layer(middleware::from_fn(unknown_grpc_method)))
+            .layer(middleware::from_fn_with_state(websocket, websocket::upgrade))
+    }
+
+    /// The calls open over WebSocket, which outlive their connections' HTTP handling.
+    pub fn websocket_calls(&self) -> &TaskTracker {
+        &self.websocket_calls
     }
 
     /// How many processing streams (`processOrders` calls and browser sessions) are open right now.
@@ -159,10 +177,15 @@ impl App {
 /// Answers a gRPC call to a path no service serves with UNIMPLEMENTED, as
 /// gRPC clients expect, rather than with the page's 404.
 async fn unknown_grpc_method(request: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
-    if !content_type.as_ref().is_some_and(|value| value.as_bytes().starts_with(b"application/grpc")) {
+    let grpc = request.headers().get(http::header::CONTENT_TYPE);
+    if !grpc.is_some_and(|value| value.as_bytes().starts_with(b"application/grpc")) {
         return next.run(request).await;
     }
+    unimplemented(request).await
+}
+
+async fn unimplemented(request: axum::extract::Request) -> axum::response::Response {
+    let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
     let status = tonic::Status::unimplemented(format!("{} is not a method this server serves", request.uri().path()));
     let mut response = status.into_http::<axum::body::Body>();
     if let Some(content_type) = content_type {

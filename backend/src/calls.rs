@@ -23,6 +23,8 @@ use crate::metrics::{MethodLabels, Metrics, code_name};
 pub enum Protocol {
     Grpc,
     GrpcWeb,
+    /// gRPC over WebSocket (`grpc-ws.v1`), for browsers' streaming calls.
+    WebSocket,
 }
 
 impl Protocol {
@@ -30,13 +32,17 @@ impl Protocol {
         match self {
             Protocol::Grpc => "grpc",
             Protocol::GrpcWeb => "grpc-web",
+            Protocol::WebSocket => "grpc-ws",
         }
     }
 }
 
 /// Notes on a request whether it came as gRPC-Web, before the gRPC-Web layer
-/// turns it into plain gRPC.
+/// turns it into plain gRPC (a call from a WebSocket is marked already).
 pub fn mark_protocol<B>(mut request: Request<B>) -> Request<B> {
+    if request.extensions().get::<Protocol>().is_some() {
+        return request;
+    }
     let grpc_web = request
         .headers()
         .get(http::header::CONTENT_TYPE)

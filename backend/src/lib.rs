@@ -24,6 +24,7 @@ pub mod store;
 pub mod tls;
 pub mod update;
 pub mod web_service;
+pub mod websocket;
 
 pub use app::{App, app};
 pub use config::Config;

@@ -24,7 +24,7 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// a certificate), reporting it healthy, until `shutdown` resolves; then
 /// reports it NOT_SERVING, stops accepting, has every open processing stream
 /// ship its partial batch and end, closes each connection once its calls
-/// are done, and returns when all are closed.
+/// are done, and returns when all are closed, calls over WebSocket included.
 pub async fn serve(
     listener: TcpListener,
     app: App,
@@ -47,7 +47,8 @@ pub async fn serve(
         closing,
     });
 
-    let (health, streams) = (app.health().clone(), app.shutdown().clone());
+    let (health, streams, websocket_calls) =
+        (app.health().clone(), app.shutdown().clone(), app.websocket_calls().clone());
     health.set_serving(true).await;
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -74,6 +75,8 @@ pub async fn serve(
     streams.begin();
     let _ = closing_tx.send(true);
     while connections.join_next().await.is_some() {}
+    websocket_calls.close();
+    websocket_calls.wait().await;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    fn content_type(self) -> &'static str {
+    pub fn content_type(self) -> &'static str {
         match self {
             Encoding::Binary => "application/grpc-web+proto",
             Encoding::Text => "application/grpc-web-text",
@@ -49,9 +49,13 @@ pub fn frame(flags: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn request(uri: &str, encoding: Encoding, message: &impl prost::Message) -> Request<Full<Bytes>> {
-    let framed = frame(0, &message.encode_to_vec());
+    raw_request(uri, encoding, &frame(0, &message.encode_to_vec()))
+}
+
+/// A request whose body is `framed` as it is, well-formed or not (base64-encoded for text).
+pub fn raw_request(uri: &str, encoding: Encoding, framed: &[u8]) -> Request<Full<Bytes>> {
     let body = match encoding {
-        Encoding::Binary => framed,
+        Encoding::Binary => framed.to_vec(),
         Encoding::Text => STANDARD.encode(framed).into_bytes(),
     };
     Request::post(uri)

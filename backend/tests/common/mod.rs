@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod grpc_web;
+pub mod websocket;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,0 +1,118 @@
+//! A native grpc-ws.v1 client (grpc-ws/PROTOCOL.md), frame by frame.
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use grpc_ws::{Frame, SUBPROTOCOL};
+use http::HeaderMap;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One call over its own WebSocket.
+pub struct WsCall {
+    pub socket: Socket,
+}
+
+/// What a call answered: its response headers, messages and trailers; and how the socket closed.
+#[derive(Debug)]
+pub struct Answer {
+    pub headers: Option<HeaderMap>,
+    pub messages: Vec<Bytes>,
+    pub trailers: HeaderMap,
+    pub close_code: Option<u16>,
+}
+
+impl Answer {
+    pub fn status(&self) -> Option<&str> {
+        self.trailers.get("grpc-status").and_then(|value| value.to_str().ok())
+    }
+
+    pub fn message(&self) -> String {
+        let raw = self.trailers.get("grpc-message").and_then(|value| value.to_str().ok()).unwrap_or_default();
+        super::grpc_web::percent_decode(raw)
+    }
+
+    pub fn decode<M: prost::Message + Default>(&self) -> Vec<M> {
+        self.messages.iter().map(|bytes| M::decode(bytes.clone()).expect("decode")).collect()
+    }
+}
+
+/// Opens a WebSocket to `path` offering grpc-ws.v1, with `extra` request headers (such as Origin).
+pub async fn connect(addr: std::net::SocketAddr, path: &str, extra: &[(&str, &str)]) -> Result<Socket, String> {
+    let mut request = format!("ws://{addr}{path}").into_client_request().expect("request");
+    request.headers_mut().insert("sec-websocket-protocol", SUBPROTOCOL.parse().expect("header"));
+    for (name, value) in extra {
+        request
+            .headers_mut()
+            .insert(http::HeaderName::from_bytes(name.as_bytes()).expect("name"), value.parse().expect("header"));
+    }
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.map_err(|error| error.to_string())?;
+    assert_eq!(response.headers()["sec-websocket-protocol"], SUBPROTOCOL);
+    Ok(socket)
+}
+
+impl WsCall {
+    /// Opens the call at `path` and sends its metadata.
+    pub async fn open(addr: std::net::SocketAddr, path: &str, metadata: &[(&str, &str)]) -> Self {
+        let socket = connect(addr, path, &[]).await.expect("the upgrade is accepted");
+        let mut call = Self { socket };
+        let mut headers = HeaderMap::new();
+        for (name, value) in metadata {
+            headers
+                .insert(http::HeaderName::from_bytes(name.as_bytes()).expect("name"), value.parse().expect("metadata"));
+        }
+        call.send_frame(Frame::Headers(headers)).await;
+        call
+    }
+
+    pub async fn send_frame(&mut self, frame: Frame) {
+        self.send_raw(frame.encode()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.socket.send(Message::Binary(bytes.into())).await.expect("send");
+    }
+
+    pub async fn send(&mut self, message: &impl prost::Message) {
+        self.send_frame(Frame::Message(message.encode_to_vec().into())).await;
+    }
+
+    pub async fn half_close(&mut self) {
+        self.send_frame(Frame::EndOfStream).await;
+    }
+
+    /// The next frame, or `None` once the socket closes (with its close code).
+    pub async fn next(&mut self) -> Result<Frame, Option<u16>> {
+        loop {
+            match self.socket.next().await {
+                Some(Ok(Message::Binary(bytes))) => return Ok(Frame::decode(&bytes).expect("a well-formed frame")),
+                Some(Ok(Message::Close(frame))) => return Err(frame.map(|frame: CloseFrame| frame.code.into())),
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return Err(None),
+            }
+        }
+    }
+
+    /// Reads the call to its end.
+    pub async fn answer(&mut self) -> Answer {
+        let mut answer = Answer { headers: None, messages: Vec::new(), trailers: HeaderMap::new(), close_code: None };
+        loop {
+            match self.next().await {
+                Ok(Frame::Headers(headers)) if answer.headers.is_none() && !headers.contains_key("grpc-status") => {
+                    answer.headers = Some(headers)
+                }
+                Ok(Frame::Headers(trailers)) => answer.trailers = trailers,
+                Ok(Frame::Message(message)) => answer.messages.push(message),
+                Ok(other) => panic!("a server sends no {other:?}"),
+                Err(code) => {
+                    answer.close_code = code;
+                    return answer;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! gRPC over WebSocket (grpc-ws.v1) against the real server, from a native
+//! WebSocket client: every kind of call, errors, half-close, cancellation,
+//! flow control and malformed frames.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backend::auth::{WriteAccess, WriteToken};
+use backend::store::{MemoryStore, sample_orders};
+use backend::{App, Config};
+use common::order_101;
+use common::websocket::{WsCall, connect};
+use grpc_ws::Frame;
+use ordermgt_proto::{CombinedShipment, Order};
+
+const GET: &str = "/ecommerce.OrderManagement/getOrder";
+const SEARCH: &str = "/ecommerce.OrderManagement/searchOrders";
+const UPDATE: &str = "/ecommerce.OrderManagement/updateOrders";
+const PROCESS: &str = "/ecommerce.OrderManagement/processOrders";
+const ADD: &str = "/ecommerce.OrderManagement/addOrder";
+
+fn ids(shipment: &CombinedShipment) -> Vec<&str> {
+    shipment.orders_list.iter().map(|order| order.id.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_unary_call_answers_headers_one_message_and_ok_trailers_then_closes_normally() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, GET, &[]).await;
+    call.send(&"102".to_string()).await;
+    call.half_close().await;
+    let answer = call.answer().await;
+    assert!(answer.headers.is_some(), "response headers come first");
+    assert_eq!(answer.decode::<Order>()[0].destination, "Mountain View, CA");
+    assert_eq!(answer.status(), Some("0"));
+    assert_eq!(answer.close_code, Some(1000));
+}
+
+#[tokio::test]
+async fn an_error_is_a_status_with_its_message() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, GET, &[]).await;
+    call.send(&"999".to_string()).await;
+    call.half_close().await;
+    let answer = call.answer().await;
+    assert!(answer.messages.is_empty());
+    assert_eq!(answer.status(), Some("5"), "NOT_FOUND");
+    assert_eq!(answer.message(), "order 999 not found");
+}
+
+#[tokio::test]
+async fn a_server_stream_sends_every_match() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, SEARCH, &[]).await;
+    call.send(&"".to_string()).await;
+    call.half_close().await;
+    let answer = call.answer().await;
+    assert_eq!(answer.decode::<Order>().len(), sample_orders().len());
+    assert_eq!(answer.status(), Some("0"));
+}
+
+#[tokio::test]
+async fn a_client_stream_updates_two_orders_at_the_half_close() {
+    let server = common::spawn().await;
+    let mut client = server.client().await;
+    let mut call = WsCall::open(server.addr, UPDATE, &[]).await;
+    for (id, price) in [("102", 1.0), ("103", 2.0)] {
+        let order = client.get_order(id.to_string()).await.expect("read").into_inner();
+        call.send(&Order { price, ..order }).await;
+    }
+    call.half_close().await;
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("0"), "{}", answer.message());
+    assert_eq!(client.get_order("102".to_string()).await.expect("read").into_inner().price, 1.0);
+    assert_eq!(client.get_order("103".to_string()).await.expect("read").into_inner().price, 2.0);
+}
+
+#[tokio::test]
+async fn the_books_bidi_flow_ships_each_batch_as_it_fills_and_the_rest_at_the_half_close() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    assert!(matches!(call.next().await, Ok(Frame::Headers(_))), "response headers at once");
+    for id in ["102", "103", "104"] {
+        call.send(&id.to_string()).await;
+    }
+    let mut first_batch = Vec::new();
+    for _ in 0..2 {
+        let Ok(Frame::Message(message)) = call.next().await else { panic!("a shipment before the half-close") };
+        first_batch.push(<CombinedShipment as prost::Message>::decode(message).expect("shipment"));
+    }
+    assert_eq!(ids(&first_batch[0]), ["102", "104"]);
+    assert_eq!(ids(&first_batch[1]), ["103"]);
+    call.send(&"105".to_string()).await;
+    call.half_close().await;
+    let rest = call.answer().await;
+    let shipments = rest.decode::<CombinedShipment>();
+    assert_eq!(shipments.len(), 1);
+    assert_eq!(ids(&shipments[0]), ["105"]);
+    assert_eq!(rest.status(), Some("0"));
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
+async fn closing_the_socket_cancels_the_call_at_once() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    call.send(&"102".to_string()).await;
+    server.wait_for_open_streams(1).await;
+    call.socket.close(None).await.expect("close");
+    server.wait_for_open_streams(0).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_client_stream_changes_nothing() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, UPDATE, &[]).await;
+    call.send(&Order { price: 1.0, ..order_101() }).await;
+    let mut client = server.client().await;
+    let before = client.get_order("102".to_string()).await.expect("read").into_inner();
+    call.send(&Order { price: 1.0, ..before.clone() }).await;
+    drop(call); // no half-close: the socket just goes
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(client.get_order("102".to_string()).await.expect("read").into_inner(), before);
+}
+
+#[tokio::test]
+async fn a_client_that_grants_nothing_gets_only_its_window() {
+    let orders = (0..200)
+        .map(|n| backend::order::Order::from(Order { id: format!("o{n}"), destination: "X".into(), ..order_101() }));
+    let store = Arc::new(MemoryStore::with_orders(orders));
+    let server = common::spawn_app(App::with_store(&Config::default(), store)).await;
+    let mut call = WsCall::open(server.addr, SEARCH, &[]).await;
+    call.send(&"".to_string()).await;
+    call.half_close().await;
+    let mut received = 0;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(300), call.next()).await {
+            Ok(Ok(Frame::Message(_))) => received += 1,
+            Ok(Ok(Frame::Headers(_))) => {}
+            Ok(other) => panic!("the call went on past the window: {other:?}"),
+            Err(_) => break, // the server waits for a window update
+        }
+    }
+    assert_eq!(received, grpc_ws::INITIAL_WINDOW as usize);
+    call.send_frame(Frame::WindowUpdate(1000)).await;
+    let rest = call.answer().await;
+    assert_eq!(received + rest.messages.len(), 200);
+    assert_eq!(rest.status(), Some("0"));
+}
+
+#[tokio::test]
+async fn malformed_frames_are_answered_with_an_error_and_the_socket_closed() {
+    let server = common::spawn().await;
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("a length that lies", vec![0, 0, 0, 0, 9, 1, 2], "payload is 9 bytes but it carries 2"),
+        ("compression", vec![1, 0, 0, 0, 0], "unknown frame flags 0x01"),
+        ("too short", vec![0, 0], "at least 5 bytes"),
+        ("headers twice", Frame::Headers(http::HeaderMap::new()).encode(), "headers may only open a call"),
+    ];
+    for (case, bytes, expected) in cases {
+        let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+        call.send(&"102".to_string()).await;
+        call.send_raw(bytes).await;
+        let answer = call.answer().await;
+        assert_eq!(answer.status(), Some("13"), "{case}: INTERNAL");
+        assert!(answer.message().contains(expected), "{case}: {}", answer.message());
+        assert_eq!(answer.close_code, Some(1002), "{case}: closed as a protocol error");
+    }
+    server.wait_for_open_streams(0).await;
+    let mut fine = WsCall::open(server.addr, GET, &[]).await;
+    fine.send(&"102".to_string()).await;
+    fine.half_close().await;
+    assert_eq!(fine.answer().await.status(), Some("0"), "the server serves on");
+}
+
+#[tokio::test]
+async fn a_message_before_the_call_headers_is_a_protocol_error() {
+    let server = common::spawn().await;
+    let socket = connect(server.addr, GET, &[]).await.expect("upgrade");
+    let mut call = WsCall { socket };
+    call.send(&"102".to_string()).await;
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("13"));
+    assert!(answer.message().contains("first frame of a call must be its headers"), "{}", answer.message());
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_unimplemented() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, "/ecommerce.Nope/nothing", &[]).await;
+    call.half_close().await;
+    assert_eq!(call.answer().await.status(), Some("12"));
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_and_a_listed_one_accepted() {
+    let config = Config { cors_origins: vec!["http://shop.example".parse().expect("origin")], ..Config::default() };
+    let server = common::spawn_with(config).await;
+    let refused = connect(server.addr, GET, &[("origin", "http://evil.example")]).await.expect_err("refused");
+    assert!(refused.contains("403"), "{refused}");
+    connect(server.addr, GET, &[("origin", "http://shop.example")]).await.expect("a listed origin");
+}
+
+#[tokio::test]
+async fn the_write_token_guards_writes_over_websocket_too() {
+    let token = WriteToken::new("ws-token").expect("token");
+    let server = common::spawn_app(App::new(&Config::default()).with_write_access(WriteAccess::new(Some(token)))).await;
+    let mut refused = WsCall::open(server.addr, ADD, &[]).await;
+    refused.send(&order_101()).await;
+    refused.half_close().await;
+    assert_eq!(refused.answer().await.status(), Some("16"), "UNAUTHENTICATED");
+
+    let mut allowed = WsCall::open(server.addr, ADD, &[("authorization", "Bearer ws-token")]).await;
+    allowed.send(&order_101()).await;
+    allowed.half_close().await;
+    let answer = allowed.answer().await;
+    assert_eq!(answer.status(), Some("0"), "{}", answer.message());
+    assert_eq!(answer.decode::<String>(), ["101"]);
+}
+
+#[tokio::test]
+async fn shutdown_flushes_an_open_websocket_stream_and_waits_for_it() {
+    let mut server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    call.send(&"102".to_string()).await;
+    server.wait_for_open_streams(1).await;
+    server.shut_down();
+    let answer = call.answer().await;
+    let shipments = answer.decode::<CombinedShipment>();
+    assert_eq!(shipments.iter().map(ids).collect::<Vec<_>>(), [["102"]]);
+    assert_eq!(answer.status(), Some("0"));
+}
