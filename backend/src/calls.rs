@@ -2,6 +2,7 @@
 //! the service runs: write access is checked, unary calls get a deadline,
 //! and when the response ends the call is logged once and counted.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -158,7 +159,7 @@ fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
 /// One call in progress: what it is, who asked, and since when.
 #[derive(Debug)]
 struct Call {
-    path: String,
+    path: Cow<'static, str>,
     method: Option<&'static Method>,
     labels: MethodLabels,
     peer: Option<SocketAddr>,
@@ -169,8 +170,11 @@ struct Call {
 
 impl Call {
     fn begin<B>(request: &Request<B>, metrics: Metrics) -> Self {
-        let path = request.uri().path().to_string();
-        let method = methods::lookup(&path);
+        let method = methods::lookup(request.uri().path());
+        let path = match method {
+            Some(method) => Cow::Borrowed(method.path.as_str()),
+            None => Cow::Owned(request.uri().path().to_string()),
+        };
         let labels = MethodLabels::of(method);
         metrics.call_started(&labels);
         Self {
@@ -202,7 +206,7 @@ impl Call {
         self.metrics.call_handled(&self.labels, code, took);
         let peer = self.peer.map(|peer| peer.to_string()).unwrap_or_else(|| "-".into());
         let duration_ms = (took.as_secs_f64() * 1e6).round() / 1e3;
-        let (method, protocol, code) = (self.path.as_str(), self.protocol.as_str(), code_name(code));
+        let (method, protocol, code) = (self.path.as_ref(), self.protocol.as_str(), code_name(code));
         match status.as_ref().map(Status::code) {
             Some(Code::Ok) => tracing::info!(method, peer, protocol, code, duration_ms, "call"),
             Some(Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable) => {

@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tower::ServiceExt;
 
 /// How long a client may take to finish its TLS handshake.
@@ -94,26 +96,48 @@ where
     }
 }
 
-/// How many requests of one connection are in flight, responses included
-/// until their last byte is sent.
-#[derive(Debug, Clone, Default)]
-struct Activity(Arc<watch::Sender<usize>>);
+/// How many requests of one connection are in flight (responses included
+/// until their last byte is sent), and when that count last changed. Plain
+/// atomics: requests pay two increments, and only the idle check looks.
+#[derive(Debug, Clone)]
+struct Activity(Arc<Counts>);
+
+#[derive(Debug)]
+struct Counts {
+    open: AtomicUsize,
+    /// Milliseconds from `epoch` to the last change of `open`.
+    changed_at: AtomicU64,
+    epoch: Instant,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Self(Arc::new(Counts { open: AtomicUsize::new(0), changed_at: AtomicU64::new(0), epoch: Instant::now() }))
+    }
+}
 
 impl Activity {
     fn begin(&self) -> BusyGuard {
-        self.0.send_modify(|open| *open += 1);
+        self.0.open.fetch_add(1, Ordering::Relaxed);
+        self.touch();
         BusyGuard(self.clone())
     }
 
-    /// Resolves once nothing has been in flight for `period`.
+    fn touch(&self) {
+        let now = u64::try_from(self.0.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.changed_at.store(now, Ordering::Relaxed);
+    }
+
+    /// Resolves once nothing has been in flight for `period`, checked a few
+    /// times per period.
     async fn idle_for(&self, period: Duration) {
-        let mut open = self.0.subscribe();
+        let check_every = (period / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
-            // The sender lives in `self`, so neither wait can fail.
-            let _ = open.wait_for(|open| *open == 0).await;
-            tokio::select! {
-                () = tokio::time::sleep(period) => return,
-                _ = open.changed() => {}
+            tokio::time::sleep(check_every).await;
+            let changed_at = Duration::from_millis(self.0.changed_at.load(Ordering::Relaxed));
+            let quiet_for = self.0.epoch.elapsed().saturating_sub(changed_at);
+            if self.0.open.load(Ordering::Relaxed) == 0 && quiet_for >= period {
+                return;
             }
         }
     }
@@ -124,7 +148,8 @@ struct BusyGuard(Activity);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        (self.0).0.send_modify(|open| *open -= 1);
+        (self.0).0.open.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
     }
 }
 

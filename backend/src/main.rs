@@ -17,7 +17,11 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // A line per call: written by a thread of its own, so calls never wait on
+    // the terminal or pipe (it blocks rather than drops when it falls behind).
+    let (stdout, _flush_on_exit) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(stdout);
     match config.log_format {
         LogFormat::Human => logs.with_ansi(std::io::stdout().is_terminal()).init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
