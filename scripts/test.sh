@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every check and test: formatting, lints (native and wasm),
-# unit and integration tests, then the page in headless Chromium and Firefox.
+# unit and integration tests, the page in headless Chromium and Firefox, and the server's
+# integration tests again over SQLite and over a throwaway PostgreSQL server.
 # Usage: scripts/test.sh   (the command .ci/run calls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,12 @@ cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "build the page (release)"
 scripts/build-page.sh
 
-step "cargo test (unit, integration, and the page in real browsers)"
-cargo test --workspace --locked
+# PostgreSQL: installed from Debian's packages if missing, a cluster of its own on a free port.
+step "cargo test (unit, integration, and the page in real browsers; the in-memory store)"
+scripts/with-postgres.sh env ORDERMGT_REQUIRE_POSTGRES=1 cargo test --workspace --locked
+
+step "the server's integration tests over SQLite"
+ORDERMGT_TEST_DATABASE=sqlite cargo test --locked -p backend --tests
+
+step "the server's integration tests over PostgreSQL"
+scripts/with-postgres.sh sh -c 'ORDERMGT_TEST_DATABASE="$ORDERMGT_TEST_POSTGRES_URL" ORDERMGT_REQUIRE_POSTGRES=1 exec cargo test --locked -p backend --tests'

@@ -50,6 +50,13 @@ impl App {
         Self::with_store(config, Arc::new(MemoryStore::with_orders(sample_orders())))
     }
 
+    /// An app over the store `config` names (`--database-url`), opened,
+    /// migrated and, when new, seeded.
+    pub async fn open(config: &Config) -> Result<Self, crate::store::database::OpenError> {
+        let store = crate::store::database::open(&config.database_url()).await?;
+        Ok(Self::with_store(config, store))
+    }
+
     /// An app over `store`. Its TLS certificate and write token, which are
     /// read from files that may be missing, are given separately:
     /// [`App::with_tls`], [`App::with_write_access`].

@@ -34,6 +34,15 @@ pub struct Config {
     #[arg(long, env = "ORDERMGT_WEB_DIR", value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Where orders are kept: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or memory: (lost at exit).
+    /// By default (or when empty) a SQLite file, orders.db, in --data-dir.
+    #[arg(long, env = "ORDERMGT_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// The directory for the default SQLite database.
+    #[arg(long, env = "ORDERMGT_DATA_DIR", value_name = "DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
     /// How long open calls get to finish after SIGINT or SIGTERM before the rest is cut.
     #[arg(long, env = "ORDERMGT_SHUTDOWN_GRACE", value_name = "DURATION", default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
@@ -114,6 +123,18 @@ pub enum LogFormat {
     Json,
 }
 
+impl Config {
+    /// The database to use: `--database-url`, else `orders.db` in `--data-dir`.
+    pub fn database_url(&self) -> String {
+        if let Some(url) = self.database_url.as_ref().filter(|url| !url.is_empty()) {
+            return url.clone();
+        }
+        let file = self.data_dir.join("orders.db");
+        let file = std::path::absolute(&file).unwrap_or(file);
+        format!("sqlite://{}?mode=rwc", file.display())
+    }
+}
+
 fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("{error}: write a duration such as 10s, 500ms or 5m"))
 }
@@ -129,6 +150,8 @@ impl Default for Config {
             batch_size: BatchSize::default(),
             cors_origins: Vec::new(),
             web_dir: None,
+            database_url: None,
+            data_dir: PathBuf::from("data"),
             shutdown_grace: Duration::from_secs(10),
             log_format: LogFormat::Human,
             limits: Limits::default(),

@@ -26,7 +26,7 @@ async fn main() -> ExitCode {
         LogFormat::Human => logs.with_ansi(std::io::stdout().is_terminal()).init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
-    let app = match build_app(&config) {
+    let app = match build_app(&config).await {
         Ok(app) => app,
         Err(error) => {
             tracing::error!("{error}");
@@ -44,7 +44,8 @@ async fn main() -> ExitCode {
     };
     let address = listener.local_addr().unwrap_or(config.listen);
     let scheme = if app.tls().is_some() { "https" } else { "http" };
-    tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), "listening on {scheme}://{address}");
+    let database = backend::store::database::redact(&config.database_url());
+    tracing::info!(batch_size = %config.batch_size, web_dir = %app.web_dir().display(), %database, "listening on {scheme}://{address}");
     if !address.ip().is_loopback() {
         if app.tls().is_none() {
             tracing::warn!(
@@ -85,8 +86,8 @@ async fn main() -> ExitCode {
 }
 
 /// The app `config` describes, with its certificate and write token read from their files.
-fn build_app(config: &Config) -> Result<App, String> {
-    let mut app = App::new(config);
+async fn build_app(config: &Config) -> Result<App, String> {
+    let mut app = App::open(config).await.map_err(|error| error.to_string())?;
     let security = &config.security;
     if let (Some(cert), Some(key)) = (&security.tls_cert, &security.tls_key) {
         app = app.with_tls(backend::tls::load(cert, key).map_err(|error| error.to_string())?);

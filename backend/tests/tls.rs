@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use backend::{App, Config};
+use backend::Config;
 use bytes::Bytes;
 use common::TestServer;
 use common::grpc_web::{self, Encoding};
@@ -22,7 +22,7 @@ async fn tls_server() -> (TestServer, rcgen::CertifiedKey<rcgen::KeyPair>) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a test certificate");
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()));
     let tls = backend::tls::from_parts(vec![certified.cert.der().clone()], key).expect("certificate and key fit");
-    (common::spawn_app(App::new(&Config::default()).with_tls(tls)).await, certified)
+    (common::spawn_app(common::app(Config::default()).await.with_tls(tls)).await, certified)
 }
 
 /// A TLS connection to `server` offering only `alpn`, trusting `certificate`.

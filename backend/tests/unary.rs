@@ -98,3 +98,18 @@ async fn concurrent_adds_of_one_id_have_exactly_one_winner() {
     }
     assert_eq!(won, 1);
 }
+
+#[tokio::test]
+async fn of_concurrent_adds_of_one_id_exactly_one_wins() {
+    let server = spawn().await;
+    let client = server.client().await;
+    let adds = (0..16).map(|n| {
+        let mut client = client.clone();
+        tokio::spawn(async move { client.add_order(Order { price: n as f32, ..order_101() }).await })
+    });
+    let results = futures::future::join_all(adds).await;
+    let (won, lost): (Vec<_>, Vec<_>) =
+        results.into_iter().map(|joined| joined.expect("join")).partition(Result::is_ok);
+    assert_eq!(won.len(), 1, "exactly one add wins");
+    assert!(lost.iter().all(|result| result.as_ref().is_err_and(|status| status.code() == Code::AlreadyExists)));
+}

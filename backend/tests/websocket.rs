@@ -206,7 +206,8 @@ async fn a_foreign_origin_is_refused_and_a_listed_one_accepted() {
 #[tokio::test]
 async fn the_write_token_guards_writes_over_websocket_too() {
     let token = WriteToken::new("ws-token").expect("token");
-    let server = common::spawn_app(App::new(&Config::default()).with_write_access(WriteAccess::new(Some(token)))).await;
+    let server =
+        common::spawn_app(common::app(Config::default()).await.with_write_access(WriteAccess::new(Some(token)))).await;
     let mut refused = WsCall::open(server.addr, ADD, &[]).await;
     refused.send(&order_101()).await;
     refused.half_close().await;

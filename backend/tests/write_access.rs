@@ -2,8 +2,8 @@
 
 mod common;
 
+use backend::Config;
 use backend::auth::{WriteAccess, WriteToken};
-use backend::{App, Config};
 use common::grpc_web::{self, Encoding};
 use common::{TestServer, order_101};
 use ordermgt_proto::{Order, OrderList};
@@ -14,7 +14,7 @@ const TOKEN: &str = "correct-horse-battery-staple";
 
 async fn guarded_server() -> TestServer {
     let token = WriteToken::new(TOKEN).expect("a valid token");
-    common::spawn_app(App::new(&Config::default()).with_write_access(WriteAccess::new(Some(token)))).await
+    common::spawn_app(common::app(Config::default()).await.with_write_access(WriteAccess::new(Some(token)))).await
 }
 
 fn with_bearer<T>(message: T, token: &str) -> tonic::Request<T> {

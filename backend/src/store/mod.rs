@@ -1,7 +1,9 @@
 //! Where orders live: the interface the RPC code talks to, and its implementations.
 
+pub mod database;
 mod memory;
 mod seed;
+mod sql;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -11,6 +13,7 @@ use crate::order::Order;
 
 pub use memory::MemoryStore;
 pub use seed::sample_orders;
+pub use sql::SqlStore;
 
 /// A place to keep orders, safe to share between concurrent calls.
 ///

@@ -1,12 +1,17 @@
 //! What every integration test shares: a real server on an ephemeral port.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod binary;
 pub mod grpc_web;
 pub mod websocket;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use backend::store::{MemoryStore, OrderStore, database, sample_orders};
 use backend::{App, Config};
 use ordermgt_proto::order_management_client::OrderManagementClient;
 use ordermgt_proto::{CombinedShipment, Order};
@@ -26,7 +31,45 @@ pub async fn spawn() -> TestServer {
 }
 
 pub async fn spawn_with(config: Config) -> TestServer {
-    spawn_app(App::new(&config)).await
+    spawn_app(app(config).await).await
+}
+
+/// An app over the store the suite runs against (see [`store`]).
+pub async fn app(config: Config) -> App {
+    App::with_store(&config, store().await)
+}
+
+/// A fresh store holding the book's orders, of the kind `ORDERMGT_TEST_DATABASE`
+/// names: unset or `memory` for the in-memory store, `sqlite` for a new SQLite
+/// file, or a PostgreSQL URL whose server gets a new database per store.
+/// scripts/test.sh runs the suite once with each.
+pub async fn store() -> Arc<dyn OrderStore> {
+    let kind = std::env::var("ORDERMGT_TEST_DATABASE").unwrap_or_default();
+    let url = match kind.as_str() {
+        "" | "memory" => return Arc::new(MemoryStore::with_orders(sample_orders())),
+        "sqlite" => {
+            let dir = std::env::temp_dir().join(format!("ordermgt-test-{}", std::process::id()));
+            let file = dir.join(format!("{}.db", unique_name()));
+            format!("sqlite://{}?mode=rwc", file.display())
+        }
+        postgres => new_postgres_database(postgres).await,
+    };
+    Arc::new(database::open_sql(&url).await.unwrap_or_else(|error| panic!("open the test database: {error}")))
+}
+
+/// A new, empty database on the PostgreSQL server `admin_url` points at; its URL.
+pub async fn new_postgres_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = unique_name();
+    let mut admin = sqlx::postgres::PgConnection::connect(admin_url).await.expect("connect to the test PostgreSQL");
+    sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str()).await.expect("create database");
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+fn unique_name() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Serves `app` as it is, for apps with a certificate or a write token.

@@ -1,0 +1,203 @@
+//! Opening the store a `--database-url` names: the in-memory one, or a
+//! SQLite or PostgreSQL database, connected, migrated and, when new, seeded
+//! with the book's sample orders.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::any::AnyPoolOptions;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+use super::{MemoryStore, OrderStore, SqlStore, sample_orders};
+
+/// How long a call waits for a database connection before it fails with UNAVAILABLE.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The URL that keeps orders in memory, for tests and demos.
+pub const MEMORY: &str = "memory:";
+
+/// The schema, version by version, for each kind of database; applied at
+/// start, each once, in a transaction.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "create orders", include_str!("../../migrations/sqlite/0001_create_orders.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "create orders", include_str!("../../migrations/postgres/0001_create_orders.sql"))];
+
+/// Why the store could not be opened. Each message names the database by
+/// its URL, without its password.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{url} is not a database URL this server knows: use sqlite://PATH, postgres://USER@HOST/DB or memory:")]
+    UnknownKind { url: String },
+    #[error("cannot create the data directory {dir}: {source}")]
+    DataDir { dir: String, source: std::io::Error },
+    #[error("cannot connect to the database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error(
+        "the database {url} was migrated by a newer ordermgt (it has schema version {found}; this build knows up to \
+         {known}); refusing to start rather than risk it: run the newer server, or point --database-url elsewhere"
+    )]
+    TooNew { url: String, found: i64, known: i64 },
+    #[error("cannot migrate the database {url}: {reason}")]
+    Migrate { url: String, reason: String },
+    #[error("cannot seed the new database {url}: {reason}")]
+    Seed { url: String, reason: String },
+}
+
+/// The store `url` names.
+pub async fn open(url: &str) -> Result<Arc<dyn OrderStore>, OpenError> {
+    if url == MEMORY {
+        return Ok(Arc::new(MemoryStore::with_orders(sample_orders())));
+    }
+    Ok(Arc::new(open_sql(url).await?))
+}
+
+/// The SQL store `url` names (`sqlite:` or `postgres:`), connected and migrated.
+pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
+    let shown = redact(url);
+    let (migrations, sqlite) = if url.starts_with("sqlite:") {
+        (SQLITE_MIGRATIONS, true)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        (POSTGRES_MIGRATIONS, false)
+    } else {
+        return Err(OpenError::UnknownKind { url: shown });
+    };
+    if sqlite {
+        create_parent_dir(url)?;
+    }
+    sqlx::any::install_default_drivers();
+    let connect = |error: sqlx::Error| OpenError::Connect { url: shown.clone(), reason: error.to_string() };
+    let pool = AnyPoolOptions::new()
+        .max_connections(if sqlite { 4 } else { 16 })
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(move |connection, _| {
+            Box::pin(async move {
+                if sqlite {
+                    // WAL: readers never wait for the writer; an acknowledged commit is in the log
+                    // file, so it survives the process being killed (NORMAL syncs at checkpoints).
+                    connection
+                        .execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(connect)?;
+    let new = migrate(&pool, migrations, &shown).await?;
+    let store = SqlStore::new(pool);
+    if new {
+        seed(&store).await.map_err(|reason| OpenError::Seed { url: shown.clone(), reason })?;
+    }
+    Ok(store)
+}
+
+/// Applies what is missing of `migrations`; whether the database was new.
+async fn migrate(pool: &AnyPool, migrations: &'static [(i64, &str, &str)], url: &str) -> Result<bool, OpenError> {
+    let failed = |error: MigrateError| OpenError::Migrate { url: url.to_string(), reason: error.to_string() };
+    let migrator = Migrator::new(Embedded(migrations)).await.map_err(failed)?;
+    let mut connection =
+        pool.acquire().await.map_err(|error| OpenError::Connect { url: url.to_string(), reason: error.to_string() })?;
+    connection.ensure_migrations_table().await.map_err(failed)?;
+    let applied = connection.list_applied_migrations().await.map_err(failed)?;
+    let known = migrations.iter().map(|(version, ..)| *version).max().unwrap_or(0);
+    if let Some(found) = applied.iter().map(|migration| migration.version).max().filter(|found| *found > known) {
+        return Err(OpenError::TooNew { url: url.to_string(), found, known });
+    }
+    drop(connection);
+    migrator.run(pool).await.map_err(failed)?;
+    Ok(applied.is_empty())
+}
+
+/// The book's sample orders, into a new database. Two servers starting on
+/// one new database at once may both try: an order already there is skipped.
+async fn seed(store: &SqlStore) -> Result<(), String> {
+    let mut transaction = store.pool().begin().await.map_err(|error| error.to_string())?;
+    for order in sample_orders() {
+        let items = serde_json::to_string(&order.items).expect("strings serialize");
+        sqlx::query(
+            "INSERT INTO orders (id, items, description, price, destination) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(order.id)
+        .bind(items)
+        .bind(order.description)
+        .bind(f64::from(order.price))
+        .bind(order.destination)
+        .execute(&mut *transaction)
+        .await
+        .map_err(|error| error.to_string())?;
+    }
+    transaction.commit().await.map_err(|error| error.to_string())
+}
+
+/// The migrations compiled into the binary.
+#[derive(Debug)]
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        let migrations = self
+            .0
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+fn create_parent_dir(url: &str) -> Result<(), OpenError> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir { dir: dir.display().to_string(), source })
+        }
+        None => Ok(()),
+    }
+}
+
+/// `url` with its password, if any, replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((credentials, host)) = authority.rsplit_once('@') else { return url.to_string() };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_messages() {
+        assert_eq!(
+            redact("postgres://shop:s3cret@db.example:5432/orders"),
+            "postgres://shop:***@db.example:5432/orders"
+        );
+        assert_eq!(redact("postgres://shop@db.example/orders"), "postgres://shop@db.example/orders");
+        assert_eq!(redact("sqlite:///var/lib/ordermgt/orders.db"), "sqlite:///var/lib/ordermgt/orders.db");
+        assert_eq!(redact("postgres://a:b@h/db?x=@"), "postgres://a:***@h/db?x=@");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kind_of_url_is_refused_by_name() {
+        let error = open("mysql://root@localhost/shop").await.expect_err("refused").to_string();
+        assert!(error.contains("mysql://root@localhost/shop") && error.contains("sqlite://"), "{error}");
+    }
+}

@@ -1,0 +1,131 @@
+//! Orders in a SQL database, SQLite or PostgreSQL, through one sqlx `AnyPool`:
+//! the same queries serve both (`$n` placeholders work in each).
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use super::OrderStore;
+use crate::error::OrderError;
+use crate::order::Order;
+
+/// Rows a search reads per query: it bounds what a search holds in memory,
+/// whatever the size of the table.
+const SEARCH_PAGE: i64 = 256;
+
+const COLUMNS: &str = "id, items, description, price, destination";
+
+/// Orders kept in a database; they outlive the process.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+}
+
+impl SqlStore {
+    /// A store over `pool`, whose database is migrated already.
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl OrderStore for SqlStore {
+    async fn insert(&self, order: Order) -> Result<(), OrderError> {
+        let id = order.id.clone();
+        let query = format!("INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        match bind(sqlx::query(&query), &order).execute(&self.pool).await {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(OrderError::AlreadyExists { id }),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Order>, OrderError> {
+        let query = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+        let row = sqlx::query(&query).bind(id).fetch_optional(&self.pool).await.map_err(unavailable)?;
+        row.map(|row| order_from(&row)).transpose()
+    }
+
+    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
+        let pool = self.pool.clone();
+        let query = query.to_lowercase();
+        // Keyset pages in id order: each read sees the table as it is then, so
+        // an order is never streamed twice and orders added meanwhile with
+        // later ids are streamed too.
+        stream::unfold(Some(String::new()), move |after| {
+            let (pool, query) = (pool.clone(), query.clone());
+            async move {
+                let after = after?;
+                match page(&pool, &after).await {
+                    Err(error) => Some((stream::iter(vec![Err(error)]), None)),
+                    Ok(orders) => {
+                        let next = (orders.len() as i64 == SEARCH_PAGE)
+                            .then(|| orders.last().map(|order| order.id.clone()))
+                            .flatten();
+                        let found: Vec<_> = orders.into_iter().filter(|order| order.matches(&query)).map(Ok).collect();
+                        Some((stream::iter(found), next))
+                    }
+                }
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+
+    async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
+        let mut transaction = self.pool.begin().await.map_err(unavailable)?;
+        let query = "UPDATE orders SET items = $2, description = $3, price = $4, destination = $5 WHERE id = $1";
+        for order in &orders {
+            let updated = bind(sqlx::query(query), order).execute(&mut *transaction).await.map_err(unavailable)?;
+            if updated.rows_affected() == 0 {
+                // Dropping the transaction rolls back what it changed.
+                return Err(OrderError::NotFound { id: order.id.clone() });
+            }
+        }
+        transaction.commit().await.map_err(unavailable)
+    }
+}
+
+async fn page(pool: &AnyPool, after: &str) -> Result<Vec<Order>, OrderError> {
+    let query = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2");
+    let rows = sqlx::query(&query).bind(after).bind(SEARCH_PAGE).fetch_all(pool).await.map_err(unavailable)?;
+    rows.iter().map(order_from).collect()
+}
+
+fn bind<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    order: &Order,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let items = serde_json::to_string(&order.items).expect("strings serialize");
+    query
+        .bind(order.id.clone())
+        .bind(items)
+        .bind(order.description.clone())
+        .bind(f64::from(order.price))
+        .bind(order.destination.clone())
+}
+
+fn order_from(row: &AnyRow) -> Result<Order, OrderError> {
+    let read = || -> Result<Order, sqlx::Error> {
+        let items: String = row.try_get("items")?;
+        let price: f64 = row.try_get("price")?;
+        Ok(Order {
+            id: row.try_get("id")?,
+            items: serde_json::from_str(&items).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
+            description: row.try_get("description")?,
+            price: price as f32,
+            destination: row.try_get("destination")?,
+        })
+    };
+    read().map_err(|error| OrderError::Unavailable(format!("a stored order cannot be read: {error}")))
+}
+
+/// Any database failure but a taken id: the store cannot answer now.
+fn unavailable(error: sqlx::Error) -> OrderError {
+    OrderError::Unavailable(error.to_string())
+}

@@ -1,0 +1,238 @@
+//! Orders that survive: the server binary over SQLite and PostgreSQL,
+//! killed, restarted, refused a newer database, run twice on one database,
+//! and cut off from its database and back.
+//!
+//! The PostgreSQL cases need a server: scripts/test.sh starts a throwaway one
+//! (scripts/with-postgres.sh) and sets ORDERMGT_TEST_POSTGRES_URL. Without it
+//! they say so and pass, unless ORDERMGT_REQUIRE_POSTGRES is set, as the test
+//! command sets it.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use backend::Config;
+use common::binary::{SERVER, Server, start};
+use common::order_101;
+use ordermgt_proto::Order;
+use ordermgt_proto::order_management_client::OrderManagementClient;
+use tokio::net::{TcpListener, TcpStream};
+use tonic::Code;
+use tonic::transport::Channel;
+
+fn postgres() -> Option<String> {
+    let url = std::env::var("ORDERMGT_TEST_POSTGRES_URL").ok();
+    if url.is_none() {
+        assert!(std::env::var_os("ORDERMGT_REQUIRE_POSTGRES").is_none(), "ORDERMGT_TEST_POSTGRES_URL is not set");
+        eprintln!("no PostgreSQL (ORDERMGT_TEST_POSTGRES_URL): run scripts/test.sh for these cases");
+    }
+    url
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordermgt-persist-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+async fn client(url: &str) -> OrderManagementClient<Channel> {
+    OrderManagementClient::new(Channel::from_shared(url.to_string()).expect("url").connect().await.expect("connect"))
+}
+
+fn kill_hard(child: &mut Child) {
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix: no shutdown, no flush
+    child.wait().expect("wait");
+}
+
+/// Adds 101 and updates 102, each acknowledged, then kills the server at
+/// once; a new server on the same database has both.
+async fn acknowledged_writes_survive_sigkill(database_url: &str) {
+    let Server { mut child, url, .. } = start(&["--database-url", database_url], &[]);
+    let mut orders = client(&url).await;
+    orders.add_order(order_101()).await.expect("add acknowledged");
+    let repriced = Order { price: 1.5, ..orders.get_order("102".to_string()).await.expect("read").into_inner() };
+    orders.update_orders(futures::stream::iter([repriced.clone()])).await.expect("update acknowledged");
+    kill_hard(&mut child);
+
+    let Server { mut child, url, .. } = start(&["--database-url", database_url], &[]);
+    let mut orders = client(&url).await;
+    assert_eq!(orders.get_order("101".to_string()).await.expect("101 survived").into_inner(), order_101());
+    assert_eq!(orders.get_order("102".to_string()).await.expect("102 survived").into_inner(), repriced);
+    let all = orders.search_orders(String::new()).await.expect("search").into_inner();
+    let ids: Vec<String> =
+        futures::TryStreamExt::try_collect::<Vec<_>>(all).await.expect("read").into_iter().map(|o| o.id).collect();
+    assert_eq!(ids, ["101", "102", "103", "104", "105", "106"], "seeded once, not again on restart");
+    kill_hard(&mut child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_acknowledged_writes_survive_sigkill() {
+    let dir = scratch_dir();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("orders.db").display());
+    acknowledged_writes_survive_sigkill(&url).await;
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_acknowledged_writes_survive_sigkill() {
+    let Some(admin) = postgres() else { return };
+    acknowledged_writes_survive_sigkill(&common::new_postgres_database(&admin).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_database_is_a_sqlite_file_in_the_data_dir() {
+    let dir = scratch_dir();
+    let data_dir = dir.join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let Server { mut child, url, .. } = start(&["--database-url", "", "--data-dir", data_dir], &[]);
+    client(&url).await.add_order(order_101()).await.expect("add");
+    kill_hard(&mut child);
+    assert!(dir.join("data/orders.db").is_file(), "created on first start");
+    let Server { mut child, url, .. } = start(&["--data-dir", data_dir, "--database-url", ""], &[]);
+    client(&url).await.get_order("101".to_string()).await.expect("kept");
+    kill_hard(&mut child);
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_serve_the_same_orders() {
+    let Some(admin) = postgres() else { return };
+    let database = common::new_postgres_database(&admin).await;
+    let first = start(&["--database-url", &database], &[]);
+    let second = start(&["--database-url", &database], &[]);
+    client(&first.url).await.add_order(order_101()).await.expect("add through the first");
+    let read = client(&second.url).await.get_order("101".to_string()).await.expect("read through the second");
+    assert_eq!(read.into_inner(), order_101());
+    for Server { mut child, .. } in [first, second] {
+        kill_hard(&mut child);
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_left_alone() {
+    let dir = scratch_dir();
+    let file = dir.join("orders.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let Server { mut child, .. } = start(&["--database-url", &url], &[]);
+    kill_hard(&mut child);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut connection = sqlx::sqlite::SqliteConnection::connect(&url).await.expect("open");
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99, 'from the future', TRUE, x'00', 0)",
+        )
+        .execute(&mut connection)
+        .await
+        .expect("pretend a newer server migrated it");
+    });
+    let output = Command::new(SERVER).args(["--listen", "127.0.0.1:0", "--database-url", &url]).output().expect("run");
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains("migrated by a newer ordermgt (it has schema version 99; this build knows up to 1)"), "{log}");
+    let (versions, orders) = runtime.block_on(async {
+        use sqlx::{Connection, Row};
+        let mut connection = sqlx::sqlite::SqliteConnection::connect(&url).await.expect("open");
+        let versions = sqlx::query("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&mut connection);
+        let versions: Vec<i64> = versions.await.expect("read").iter().map(|row| row.get(0)).collect();
+        let orders: i64 =
+            sqlx::query("SELECT count(*) FROM orders").fetch_one(&mut connection).await.expect("count").get(0);
+        (versions, orders)
+    });
+    assert_eq!((versions, orders), (vec![1, 99], 5), "left as it was");
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    let url = "postgres://shop:s3cret-pw@127.0.0.1:1/orders";
+    let output = Command::new(SERVER).args(["--listen", "127.0.0.1:0", "--database-url", url]).output().expect("run");
+    assert!(!output.status.success());
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(log.contains("cannot connect to the database postgres://shop:***@127.0.0.1:1/orders"), "{log}");
+    assert!(!log.contains("s3cret-pw"), "{log}");
+}
+
+/// A TCP relay between the server and PostgreSQL that can be cut and restored.
+struct Relay {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+}
+
+impl Relay {
+    async fn to(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let cut = Arc::new(AtomicBool::new(false));
+        let relay_cut = Arc::clone(&cut);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if relay_cut.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let cut = Arc::clone(&relay_cut);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let watch = async {
+                        while !cut.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    };
+                    tokio::select! { _ = copy => {}, () = watch => {} }
+                });
+            }
+        });
+        Self { addr, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_database_makes_calls_unavailable_until_it_returns() {
+    let Some(admin) = postgres() else { return };
+    let database = common::new_postgres_database(&admin).await;
+    let (_, rest) = database.split_once('@').expect("user@host");
+    let (host, name) = rest.split_once('/').expect("host/db");
+    let relay = Relay::to(host.parse().expect("host:port")).await;
+    let through_relay = format!("postgres://postgres@{}/{name}", relay.addr);
+    let app =
+        backend::App::open(&Config { database_url: Some(through_relay), ..Config::default() }).await.expect("open");
+    let server = common::spawn_app(app).await;
+    let mut orders = server.client().await;
+    orders.get_order("102".to_string()).await.expect("served");
+
+    relay.set_cut(true);
+    tokio::time::sleep(Duration::from_millis(200)).await; // the relay drops its connections
+    let lost = orders.get_order("102".to_string()).await.expect_err("the database is gone");
+    assert_eq!(lost.code(), Code::Unavailable, "{lost:?}");
+    assert!(lost.message().contains("the order store is unavailable"), "{}", lost.message());
+
+    relay.set_cut(false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match orders.get_order("102".to_string()).await {
+            Ok(order) => break assert_eq!(order.into_inner().id, "102"),
+            Err(status) => {
+                assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+                assert!(tokio::time::Instant::now() < deadline, "never recovered: {status:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
