@@ -96,6 +96,95 @@ pub async fn serve_app(app: App) -> (String, App) {
     (url, app)
 }
 
+/// A TCP relay in front of a server: the page is opened through it, and [`Relay::cut`] drops every
+/// connection through it at once, as a server that restarts or a network that fails would (new
+/// connections go through again right away).
+#[derive(Debug)]
+pub struct Relay {
+    /// `http://127.0.0.1:PORT`, the relay's own address.
+    pub url: String,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl Relay {
+    /// Starts relaying to `server` (`http://HOST:PORT`).
+    pub async fn to(server: &str) -> Relay {
+        Relay::start(server, false).await
+    }
+
+    /// A relay that cannot carry WebSockets, as some proxies cannot: a connection whose request
+    /// asks for an upgrade to one is dropped.
+    pub async fn without_websockets(server: &str) -> Relay {
+        Relay::start(server, true).await
+    }
+
+    async fn start(server: &str, refuse_websockets: bool) -> Relay {
+        let upstream = server.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the relay");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (cut, cuts) = tokio::sync::watch::channel(0);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut cuts = cuts.clone();
+                // Only the cuts after this connection came end it.
+                cuts.borrow_and_update();
+                tokio::spawn(relay(client, upstream.clone(), refuse_websockets, cuts));
+            }
+        });
+        Relay { url, cut }
+    }
+
+    /// Drops every connection open through the relay.
+    pub fn cut(&self) {
+        self.cut.send_modify(|cuts| *cuts += 1);
+    }
+}
+
+async fn relay(
+    mut client: tokio::net::TcpStream,
+    upstream: String,
+    refuse_websockets: bool,
+    mut cuts: tokio::sync::watch::Receiver<u64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+    if refuse_websockets {
+        // A browser opens a connection of its own for each WebSocket, and asks for it first thing.
+        let mut first = vec![0; 16 * 1024];
+        let Ok(read) = client.read(&mut first).await else { return };
+        let request = String::from_utf8_lossy(&first[..read]).to_ascii_lowercase();
+        if request.contains("upgrade: websocket") || server.write_all(&first[..read]).await.is_err() {
+            return;
+        }
+    }
+    tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        _ = cuts.changed() => {}
+    }
+}
+
+/// How many calls of `method` the server handled with `code` (`OK`, `Canceled`, ...), as
+/// `GET /metrics` counts them in `grpc_server_handled_total`.
+pub fn handled(app: &App, method: &str, code: &str) -> u64 {
+    let method = format!("grpc_method=\"{method}\"");
+    let code = format!("grpc_code=\"{code}\"");
+    app.metrics()
+        .encode()
+        .lines()
+        .filter(|line| line.starts_with("grpc_server_handled_total{") && line.contains(&method) && line.contains(&code))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// Waits until `done` holds, failing with `what` after [`PATIENCE`].
+pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "still waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A WebDriver server and the browser session it drives; both end when dropped.
 #[derive(Debug)]
 pub struct Session {
@@ -211,7 +300,12 @@ impl Session {
     }
 
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap_or_else(|error| panic!("click {css}: {error}"));
+        let element = self.find(css).await;
+        // The middle of the window, clear of the sticky top bar (where a browser may scroll it).
+        if let Ok(argument) = serde_json::to_value(&element) {
+            let _ = self.client.execute("arguments[0].scrollIntoView({block: 'center'})", vec![argument]).await;
+        }
+        element.click().await.unwrap_or_else(|error| panic!("click {css}: {error}"));
     }
 
     /// Saves a screenshot where a reviewer can find it: `target/e2e/NAME.png`.
@@ -219,6 +313,8 @@ impl Session {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let path = dir.join(format!("{name}.png"));
+        // From the top of the page, as a reader opens it.
+        let _ = self.client.execute("window.scrollTo(0, 0)", Vec::new()).await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(&path, png).expect("write screenshot");
         path

@@ -1,7 +1,10 @@
 //! The release page in real headless browsers, driven over WebDriver, against
-//! the real backend: list, search, add, update, and process orders.
+//! the real backend: list, search, add, update, and process orders, over the
+//! WebSocket (the default: the book's `processOrders` and `updateOrders` as they
+//! are) and over gRPC-Web (forced with `?transport=grpc-web`, or the switch).
 
-use e2e::{Browser, Session, serve_page};
+use backend::App;
+use e2e::{Browser, Session, handled, serve_page, wait_until};
 
 /// Shipments as shown: `(destination, "id, id")`, in the order they appeared.
 async fn shipments(page: &Session) -> Vec<(String, String)> {
@@ -38,8 +41,75 @@ async fn enter_id(page: &Session, id: &str) {
     page.click("#process-send").await;
 }
 
+/// Adds the book's order 101 through the form.
+async fn add_101(page: &Session) {
+    page.fill("#add-id", "101").await;
+    page.fill("#add-items", "iPhone XS\nMac Book Pro").await;
+    page.fill("#add-price", "2300").await;
+    page.fill("#add-destination", "San Jose, CA").await;
+    page.click("#add-submit").await;
+    page.wait_for_text("#add-result", |text| text.contains("101")).await;
+    page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.first().is_some_and(|id| id == "101")).await;
+}
+
+/// Updates 102 and 103 at once, from the draft.
+async fn update_two_orders(page: &Session) {
+    page.click("#orders tr.order-row[data-id='102'] button.edit").await;
+    page.click("#orders tr.order-row[data-id='103'] button.edit").await;
+    page.fill("#update-draft .draft[data-id='102'] input[name=price]", "1700").await;
+    page.fill("#update-draft .draft[data-id='103'] input[name=price]", "350").await;
+    page.click("#update-submit").await;
+    page.wait_for_text("#update-result", |text| text.contains("102") && text.contains("103")).await;
+    page.wait_for_text("#orders tr.order-row[data-id='102']", |text| text.contains("1700.00")).await;
+    page.wait_for_text("#orders tr.order-row[data-id='103']", |text| text.contains("350.00")).await;
+}
+
+/// The book's flow over `transport`: 102, 103, 104 ship as two shipments before 101 is entered;
+/// 999 is rejected; 101 ships after Finish.
+async fn process_the_books_orders(page: &Session, transport: &str) {
+    for id in ["102", "103", "104"] {
+        enter_id(page, id).await;
+    }
+    // While the session runs, the panel names what carries it.
+    page.wait_for_attrs("#process-transport", "data-transport", |shown| shown == [transport]).await;
+    let first = wait_for_shipments(page, 2).await;
+    assert_eq!(first, [pair("Mountain View, CA", "102, 104"), pair("San Jose, CA", "103")]);
+    enter_id(page, "999").await;
+    page.wait_for_text("#shipments .rejection[data-id='999']", |text| text.contains("not found")).await;
+    enter_id(page, "101").await;
+    page.wait_for_attrs("#process-pending li", "data-id", |ids| ids == ["101"]).await;
+    assert_eq!(shipments(page).await.len(), 2, "101 waits in the pending batch");
+    page.click("#process-finish").await;
+    let all = wait_for_shipments(page, 3).await;
+    assert_eq!(all[2], pair("San Jose, CA", "101"));
+    page.wait_for_attrs("#process-state", "data-state", |state| state == ["finished"]).await;
+}
+
+/// Stop, then closing the tab, each end the session's stream on the server at once.
+async fn stop_and_close_the_tab(page: &Session, app: &App, address: &str, transport: &str) {
+    assert_eq!(app.open_process_streams(), 0, "no stream is open before");
+    enter_id(page, "102").await;
+    page.wait_for_attrs("#process-state", "data-state", |state| state == ["open"]).await;
+    page.wait_for_attrs("#process-transport", "data-transport", |shown| shown == [transport]).await;
+    wait_until("the session's stream on the server", || app.open_process_streams() == 1).await;
+    page.click("#process-stop").await;
+    wait_until("Stop to end the stream on the server", || app.open_process_streams() == 0).await;
+
+    let first_tab = page.client.window().await.expect("this tab");
+    let tab = page.client.new_window(true).await.expect("a new tab").handle;
+    page.client.switch_to_window(tab).await.expect("to the new tab");
+    page.client.goto(address).await.expect("open the page in the new tab");
+    page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| !ids.is_empty()).await;
+    enter_id(page, "103").await;
+    page.wait_for_attrs("#process-state", "data-state", |state| state == ["open"]).await;
+    wait_until("the new tab's stream on the server", || app.open_process_streams() == 1).await;
+    page.client.close_window().await.expect("close the tab");
+    page.client.switch_to_window(first_tab).await.expect("back to the first tab");
+    wait_until("closing the tab to end the stream on the server", || app.open_process_streams() == 0).await;
+}
+
 async fn the_whole_workflow(browser: Browser) {
-    let (url, _app) = serve_page().await;
+    let (url, app) = serve_page().await;
     let page = Session::start(browser).await;
     page.client.goto(&url).await.expect("open the page");
 
@@ -53,6 +123,8 @@ async fn the_whole_workflow(browser: Browser) {
         browser.name(),
         first_row_ms.as_deref().unwrap_or("?")
     );
+    // The WebSocket is the default.
+    page.wait_for_attrs("#process-transport", "data-transport", |shown| shown == ["websocket"]).await;
 
     // Search.
     page.fill("#search", "google").await;
@@ -72,16 +144,12 @@ async fn the_whole_workflow(browser: Browser) {
     page.wait_for_text("#add-result", |text| text.contains("101")).await;
     page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.first().is_some_and(|id| id == "101")).await;
 
-    // Update two at once; then an update with one bad order changes nothing.
-    page.click("#orders tr.order-row[data-id='102'] button.edit").await;
-    page.click("#orders tr.order-row[data-id='103'] button.edit").await;
-    page.fill("#update-draft .draft[data-id='102'] input[name=price]", "1700").await;
-    page.fill("#update-draft .draft[data-id='103'] input[name=price]", "350").await;
-    page.click("#update-submit").await;
-    page.wait_for_text("#update-result", |text| text.contains("102") && text.contains("103")).await;
-    page.wait_for_text("#orders tr.order-row[data-id='102']", |text| text.contains("1700.00")).await;
-    page.wait_for_text("#orders tr.order-row[data-id='103']", |text| text.contains("350.00")).await;
+    // Update two at once: one client stream, the book's updateOrders, over the WebSocket.
+    update_two_orders(&page).await;
+    assert_eq!(handled(&app, "updateOrders", "OK"), 1, "the update reached the server as updateOrders");
+    assert_eq!(handled(&app, "updateOrdersUnary", "OK"), 0);
 
+    // An update with one bad order changes nothing.
     page.click("#orders tr.order-row[data-id='104'] button.edit").await;
     page.click("#orders tr.order-row[data-id='105'] button.edit").await;
     page.fill("#update-draft .draft[data-id='104'] input[name=price]", "1").await;
@@ -90,27 +158,55 @@ async fn the_whole_workflow(browser: Browser) {
     page.wait_for_text("#update-error", |text| text.contains("105")).await;
     let row_104 = page.wait_for_text("#orders tr.order-row[data-id='104']", |text| !text.is_empty()).await;
     assert!(row_104.contains("400.00"), "the refused update changed 104: {row_104}");
+    assert_eq!(handled(&app, "updateOrders", "InvalidArgument"), 1);
 
-    // Process: 102, 103, 104 ship as two shipments before 101 is entered; 101 ships after Finish.
-    for id in ["102", "103", "104"] {
-        enter_id(&page, id).await;
-    }
-    let first = wait_for_shipments(&page, 2).await;
-    assert_eq!(first, [pair("Mountain View, CA", "102, 104"), pair("San Jose, CA", "103")]);
-    enter_id(&page, "999").await;
-    page.wait_for_text("#shipments .rejection[data-id='999']", |text| text.contains("not found")).await;
-    enter_id(&page, "101").await;
-    page.wait_for_attrs("#process-pending li", "data-id", |ids| ids == ["101"]).await;
-    assert_eq!(shipments(&page).await.len(), 2, "101 waits in the pending batch");
-    page.click("#process-finish").await;
-    let all = wait_for_shipments(&page, 3).await;
-    assert_eq!(all[2], pair("San Jose, CA", "101"));
-    page.wait_for_attrs("#process-state", "data-state", |state| state == ["finished"]).await;
+    // Process, full duplex over the WebSocket: the book's processOrders itself.
+    process_the_books_orders(&page, "websocket").await;
+    assert_eq!(handled(&app, "processOrders", "OK"), 1, "the session was the book's processOrders");
+    assert_eq!(handled(&app, "processOrdersOpen", "OK"), 0);
     let transport = page.wait_for_text("#process-transport", |text| !text.is_empty()).await;
     println!("{}: processed over {transport}", browser.name());
-
-    let screenshot = page.screenshot(&format!("{}-processing", browser.name())).await;
+    let screenshot = page.screenshot(&format!("{}-websocket", browser.name())).await;
     println!("{}: screenshot at {}", browser.name(), screenshot.display());
+
+    stop_and_close_the_tab(&page, &app, &url, "websocket").await;
+    assert_eq!(handled(&app, "processOrders", "Canceled"), 2, "Stop and the closed tab cancelled their calls");
+    page.client.clone().close().await.expect("close the browser");
+}
+
+/// The same flows, forced over gRPC-Web by the page's address; then the switch brings the
+/// WebSocket back.
+async fn forced_over_grpc_web(browser: Browser) {
+    let (url, app) = serve_page().await;
+    let page = Session::start(browser).await;
+    let address = format!("{url}/?transport=grpc-web");
+    page.client.goto(&address).await.expect("open the page");
+    page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.len() == 5).await;
+    page.wait_for_attrs("#process-transport", "data-transport", |shown| shown == ["grpc-web"]).await;
+    let switch = page.find("#process-grpc-web").await;
+    assert_eq!(switch.prop("checked").await.expect("checked").as_deref(), Some("true"));
+
+    add_101(&page).await;
+    update_two_orders(&page).await;
+    assert_eq!(handled(&app, "updateOrdersUnary", "OK"), 1);
+    assert_eq!(handled(&app, "updateOrders", "OK"), 0);
+
+    process_the_books_orders(&page, "grpc-web").await;
+    assert_eq!(handled(&app, "processOrdersFinish", "OK"), 1);
+    assert_eq!(handled(&app, "processOrders", "OK"), 0);
+    let screenshot = page.screenshot(&format!("{}-grpc-web", browser.name())).await;
+    println!("{}: screenshot at {}", browser.name(), screenshot.display());
+
+    stop_and_close_the_tab(&page, &app, &address, "grpc-web").await;
+
+    // The switch, off: the next session takes the WebSocket.
+    page.click("#process-grpc-web").await;
+    page.wait_for_attrs("#process-transport", "data-transport", |shown| shown == ["websocket"]).await;
+    enter_id(&page, "105").await;
+    page.wait_for_attrs("#process-state", "data-state", |state| state == ["open"]).await;
+    page.click("#process-finish").await;
+    page.wait_for_attrs("#process-state", "data-state", |state| state == ["finished"]).await;
+    assert_eq!(handled(&app, "processOrders", "OK"), 1);
     page.client.clone().close().await.expect("close the browser");
 }
 
@@ -122,4 +218,14 @@ async fn the_whole_workflow_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_workflow_in_firefox() {
     the_whole_workflow(Browser::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_over_grpc_web_in_chromium() {
+    forced_over_grpc_web(Browser::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_over_grpc_web_in_firefox() {
+    forced_over_grpc_web(Browser::Firefox).await;
 }

@@ -4,7 +4,7 @@
 
 use backend::App;
 use backend::auth::{WriteAccess, WriteToken};
-use e2e::{Browser, Session, page_config, serve_app};
+use e2e::{Browser, Session, handled, page_config, serve_app};
 use serde_json::Value;
 
 const TOKEN: &str = "e2e-write-token-5f1c";
@@ -36,7 +36,7 @@ async fn fill_add_form(page: &Session, id: &str) {
 
 async fn writing_with_a_token(browser: Browser) {
     let access = WriteAccess::new(Some(WriteToken::new(TOKEN).expect("a valid token")));
-    let (url, _app) = serve_app(App::new(&page_config()).with_write_access(access)).await;
+    let (url, app) = serve_app(App::new(&page_config()).with_write_access(access)).await;
     let page = Session::start(browser).await;
     page.client.goto(&url).await.expect("open the page");
     page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.len() == 5).await;
@@ -72,12 +72,14 @@ async fn writing_with_a_token(browser: Browser) {
     page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.first().is_some_and(|id| id == "101")).await;
     page.find("#write-token-forget").await;
 
-    // An update now goes through without asking again.
+    // An update now goes through without asking again: the token travels as the WebSocket
+    // call's `authorization` metadata, as it does in a gRPC-Web call's headers.
     page.click("#orders tr.order-row[data-id='102'] button.edit").await;
     page.fill("#update-draft .draft[data-id='102'] input[name=price]", "1700").await;
     page.click("#update-submit").await;
     page.wait_for_text("#update-result", |text| text.contains("102")).await;
     assert!(page.all("#write-token").await.is_empty(), "the update asked for the token again");
+    assert_eq!(handled(&app, "updateOrders", "OK"), 1, "the update went as updateOrders, over the WebSocket");
     page.wait_for_text("#orders tr.order-row[data-id='102']", |text| text.contains("1700.00")).await;
     let screenshot = page.screenshot(&format!("{}-write-token-held", browser.name())).await;
     println!("{}: screenshot at {}", browser.name(), screenshot.display());

@@ -7,13 +7,13 @@ use crate::components::{
     WriteTokenForm,
 };
 use crate::parse::{OrderField, OrderText};
-use crate::services::{Api, Credentials};
-use crate::state::{AddAction, DetailAction, DraftEdit, State, TokenAction, UpdateAction};
-use crate::tasks::{TRANSPORT, Tasks};
+use crate::services::{Api, Credentials, page_query};
+use crate::state::{AddAction, DetailAction, DraftEdit, ProcessAction, State, TokenAction, UpdateAction};
+use crate::tasks::Tasks;
 
 #[component]
 pub(crate) fn App() -> Html {
-    let state = use_reducer(State::default);
+    let state = use_reducer(|| State::for_page(&page_query()));
     let tasks = {
         let dispatcher = state.dispatcher();
         use_memo((), move |_| Tasks::new(Api::for_page(), Credentials::default(), dispatcher))
@@ -51,7 +51,12 @@ pub(crate) fn App() -> Html {
     let on_search_type = with_tasks(Tasks::search_soon);
     let on_search = with_tasks(Tasks::search);
     let on_select = with_tasks(Tasks::show);
-    let on_process_send = with_tasks(Tasks::process);
+    // Sessions and multi-order updates take the transport chosen when they start.
+    let transport = state.process.choice.next();
+    let on_process_send = {
+        let tasks = tasks.clone();
+        Callback::from(move |id: String| tasks.process(id, transport))
+    };
     let dispatcher = state.dispatcher();
     let on_edit = dispatcher.to_callback().reform(|order| UpdateAction::Edit(order).into());
     let on_close_detail = dispatcher.to_callback().reform(|()| DetailAction::Closed.into());
@@ -66,7 +71,7 @@ pub(crate) fn App() -> Html {
     let on_update = {
         let tasks = tasks.clone();
         let shown = state.detail.id().map(str::to_string);
-        Callback::from(move |drafts: Vec<OrderText>| tasks.update(drafts, shown.clone()))
+        Callback::from(move |drafts: Vec<OrderText>| tasks.update(drafts, shown.clone(), transport))
     };
     let on_finish = {
         let tasks = tasks.clone();
@@ -81,6 +86,7 @@ pub(crate) fn App() -> Html {
         let waiting = state.token.waiting();
         Callback::from(move |typed: String| tasks.save_token(&typed, waiting.clone()))
     };
+    let on_use_grpc_web = dispatcher.to_callback().reform(|on: bool| ProcessAction::UseGrpcWeb(on).into());
     let on_token_cancel = dispatcher.to_callback().reform(|()| TokenAction::Cancelled.into());
     let on_token_forget = {
         let tasks = tasks.clone();
@@ -117,8 +123,8 @@ pub(crate) fn App() -> Html {
                         on_change={on_draft_change} on_remove={on_draft_remove} on_submit={on_update} />
                 </div>
                 <div class="column side-column">
-                    <ProcessPanel process={state.process.clone()} transport={TRANSPORT.label()} chips={listed}
-                        on_send={on_process_send} on_finish={on_finish} on_stop={on_stop} />
+                    <ProcessPanel process={state.process.clone()} chips={listed} on_send={on_process_send}
+                        on_finish={on_finish} on_stop={on_stop} on_use_grpc_web={on_use_grpc_web} />
                     <AddForm form={state.add.form.clone()} status={state.add.status.clone()}
                         on_change={on_add_change} on_submit={on_add} />
                 </div>

@@ -1,4 +1,5 @@
-//! The ordermgt page: a Yew app that calls the order service over gRPC-Web.
+//! The ordermgt page: a Yew app that calls the order service over gRPC-Web and, for the calls that
+//! stream requests, over a WebSocket (grpc-ws).
 //! Build and serve it with `trunk serve` (see `Trunk.toml`), or `trunk build --release` into `dist/`.
 
 mod app;

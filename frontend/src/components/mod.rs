@@ -11,6 +11,7 @@ mod process_panel;
 mod search_box;
 mod shipments;
 mod text_field;
+mod transport_switch;
 mod update_draft;
 mod write_token_badge;
 mod write_token_form;

@@ -4,18 +4,20 @@ use yew::prelude::*;
 
 use super::process_input::ProcessInput;
 use super::shipments::Shipments;
+use super::transport_switch::TransportSwitch;
+use crate::services::processing::Transport;
 use crate::state::{Phase, ProcessState};
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct ProcessPanelProps {
     pub(crate) process: ProcessState,
-    /// How sessions travel, in words.
-    pub(crate) transport: AttrValue,
     /// The ids of the listed orders, offered as chips.
     pub(crate) chips: Vec<String>,
     pub(crate) on_send: Callback<String>,
     pub(crate) on_finish: Callback<()>,
     pub(crate) on_stop: Callback<()>,
+    /// The transport switch: gRPC-Web (true) or the WebSocket.
+    pub(crate) on_use_grpc_web: Callback<bool>,
 }
 
 #[component]
@@ -24,14 +26,15 @@ pub(crate) fn ProcessPanel(props: &ProcessPanelProps) -> Html {
     let on_finish = props.on_finish.reform(|_: MouseEvent| ());
     let on_stop = props.on_stop.reform(|_: MouseEvent| ());
     let failed = matches!(phase, Phase::Failed(_));
+    let process = &props.process;
     html! {
         <section class="card process-card" aria-labelledby="process-title">
             <div class="card-head">
                 <h2 id="process-title">{ "Process orders" }</h2>
-                <p class="transport">
-                    <span class="muted">{ "Transport: " }</span>
-                    <span id="process-transport">{ props.transport.clone() }</span>
-                </p>
+                <TransportSwitch shown={process.shown_transport()}
+                    trouble={process.websocket_trouble().map(|trouble| AttrValue::from(trouble.to_string()))}
+                    grpc_web={process.choice.next() == Transport::GrpcWeb} enabled={!phase.is_active()}
+                    on_use_grpc_web={props.on_use_grpc_web.clone()} />
             </div>
             <p class="muted hint">
                 { "Each id is sent the moment you enter it. When a batch fills, it ships at once, one shipment per destination; Finish ships what is left." }
@@ -51,7 +54,8 @@ pub(crate) fn ProcessPanel(props: &ProcessPanelProps) -> Html {
             if let Some(notice) = &props.process.notice {
                 <p class="notice" role="status">{ notice }</p>
             }
-            <Shipments pending={props.process.pending.ids().to_vec()} outcomes={props.process.outcomes.clone()} />
+            <Shipments pending={process.pending.ids().to_vec()} unconfirmed={process.unconfirmed.clone()}
+                outcomes={process.outcomes.clone()} />
         </section>
     }
 }

@@ -1,5 +1,6 @@
-//! What a processing session produced: `#process-pending` (ids waiting for their batch) and
-//! `#shipments` (each `.shipment` and `.rejection` in the order the server sent them).
+//! What a processing session produced: `#process-pending` (ids waiting for their batch),
+//! `#process-unconfirmed` (ids a broken session left without word) and `#shipments` (each
+//! `.shipment` and `.rejection` in the order the server sent them).
 
 use yew::prelude::*;
 
@@ -9,6 +10,7 @@ use crate::state::Outcome;
 #[derive(Properties, PartialEq)]
 pub(crate) struct ShipmentsProps {
     pub(crate) pending: Vec<String>,
+    pub(crate) unconfirmed: Vec<String>,
     pub(crate) outcomes: Vec<Outcome>,
 }
 
@@ -50,6 +52,17 @@ pub(crate) fn Shipments(props: &ShipmentsProps) -> Html {
                     <p class="muted small">{ "Nothing waiting." }</p>
                 }
             </div>
+            if !props.unconfirmed.is_empty() {
+                <div class="unconfirmed" role="status">
+                    <h3>{ "Not confirmed" }</h3>
+                    <p class="small">
+                        { "The session broke before these were shipped or rejected. Nothing is sent again by itself: send an id again to have it processed in a new session." }
+                    </p>
+                    <ul id="process-unconfirmed" class="pending-ids">
+                        { for props.unconfirmed.iter().map(|id| html! { <li key={id.clone()} data-id={id.clone()}>{ id }</li> }) }
+                    </ul>
+                </div>
+            }
             <div class="outcomes">
                 <h3>{ "Shipments" }</h3>
                 <ol id="shipments" class="shipments">

@@ -1,11 +1,15 @@
-//! The generated clients over `tonic-web-wasm-client` (fetch), one method per call the page makes.
+//! The generated clients, one method per call the page makes: over `tonic-web-wasm-client` (fetch)
+//! for gRPC-Web, and over our WebSocket transport for the book's streaming calls.
 
+use futures::Stream;
 use ordermgt_proto::order_management_client::OrderManagementClient;
 use ordermgt_proto::order_management_web_client::OrderManagementWebClient;
-use ordermgt_proto::{Order, OrderList};
+use ordermgt_proto::{CombinedShipment, Order, OrderList};
+use tonic::Status;
 use tonic::codec::Streaming;
 use tonic_web_wasm_client::Client;
 
+use super::websocket::WebSocketChannel;
 use super::{CallError, Reach, WriteToken};
 
 /// The book's service and the browser's extension, both on the page's own origin.
@@ -13,14 +17,24 @@ use super::{CallError, Reach, WriteToken};
 pub(crate) struct Api {
     orders: OrderManagementClient<Client>,
     web: OrderManagementWebClient<Client>,
+    /// The book's service again, over WebSocket: for the calls that stream requests.
+    streams: OrderManagementClient<WebSocketChannel>,
 }
 
 impl Api {
-    /// Clients for the server that served the page (`window.location.origin`).
+    /// Clients for the server that served the page (`window.location`).
     pub(crate) fn for_page() -> Self {
-        let origin = web_sys::window().and_then(|window| window.location().origin().ok()).unwrap_or_default();
-        let transport = Client::new(origin);
-        Api { orders: OrderManagementClient::new(transport.clone()), web: OrderManagementWebClient::new(transport) }
+        let location = web_sys::window().map(|window| window.location());
+        let read = |part: fn(&web_sys::Location) -> Result<String, wasm_bindgen::JsValue>| {
+            location.as_ref().and_then(|location| part(location).ok()).unwrap_or_default()
+        };
+        let transport = Client::new(read(web_sys::Location::origin));
+        let websocket = WebSocketChannel::for_page(&read(web_sys::Location::protocol), &read(web_sys::Location::host));
+        Api {
+            orders: OrderManagementClient::new(transport.clone()),
+            web: OrderManagementWebClient::new(transport),
+            streams: OrderManagementClient::new(websocket),
+        }
     }
 
     /// The browser extension's client, for processing sessions.
@@ -49,6 +63,26 @@ impl Api {
         Ok(self.web.clone().update_orders_unary(writing(OrderList { orders }, token)).await?.into_inner())
     }
 
+    /// `updateOrders` over WebSocket, one request message per order: the same reply. The status
+    /// as it came, so that the caller can tell a WebSocket that never got an answer.
+    pub(crate) async fn update_streaming(
+        &self,
+        orders: Vec<Order>,
+        token: Option<&WriteToken>,
+    ) -> Result<String, Status> {
+        let orders = futures::stream::iter(orders);
+        Ok(self.streams.clone().update_orders(writing(orders, token)).await?.into_inner())
+    }
+
+    /// `processOrders` over WebSocket: `ids` is the request stream, and its end the half-close.
+    /// Answers once the server has: the status as it came, as for `update_streaming`.
+    pub(crate) async fn process(
+        &self,
+        ids: impl Stream<Item = String> + Send + 'static,
+    ) -> Result<Streaming<CombinedShipment>, Status> {
+        Ok(self.streams.clone().process_orders(ids).await?.into_inner())
+    }
+
     /// Whether the server answers at all: `getOrder("")` costs it a lookup and a NOT_FOUND.
     pub(crate) async fn probe(&self) -> Reach {
         match self.get(String::new()).await {
@@ -56,6 +90,11 @@ impl Api {
             Err(error) => error.reach,
         }
     }
+}
+
+/// The query string of the page's address (`?transport=grpc-web`), empty if none.
+pub(crate) fn page_query() -> String {
+    web_sys::window().and_then(|window| window.location().search().ok()).unwrap_or_default()
 }
 
 /// The request of a write: every call that changes orders is built here, so that it carries the

@@ -4,6 +4,7 @@ mod connection;
 mod forms;
 mod orders;
 mod process;
+mod transport;
 mod write_token;
 
 use std::rc::Rc;
@@ -14,6 +15,7 @@ pub(crate) use connection::{Connection, ConnectionAction, ConnectionState};
 pub(crate) use forms::{AddAction, AddState, DraftEdit, UpdateAction, UpdateState};
 pub(crate) use orders::{Detail, DetailAction, OrdersAction, OrdersState};
 pub(crate) use process::{Outcome, Phase, ProcessAction, ProcessState};
+pub(crate) use transport::TransportChoice;
 pub(crate) use write_token::{TokenAction, TokenState, Write};
 
 /// Where a call the page waits on stands.
@@ -52,6 +54,15 @@ pub(crate) enum Action {
     Update(UpdateAction),
     Process(ProcessAction),
     Token(TokenAction),
+}
+
+impl State {
+    /// The page's first state: the transport as its address asks (`?transport=grpc-web`).
+    pub(crate) fn for_page(query: &str) -> Self {
+        let mut state = State::default();
+        state.process.choice = TransportChoice::from_query(query);
+        state
+    }
 }
 
 impl Reducible for State {
@@ -123,7 +134,7 @@ mod tests {
             UpdateAction::Started.into(),
             TokenAction::Refused { write: Write::Add(Default::default()), message: message.into(), held: false }.into(),
             TokenAction::Refused {
-                write: Write::Update { orders: Vec::new(), shown: None },
+                write: Write::Update { orders: Vec::new(), shown: None, transport: Default::default() },
                 message: "updateOrdersUnary changes orders …".into(),
                 held: false,
             }

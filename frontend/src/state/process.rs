@@ -1,7 +1,9 @@
-//! The processing session as shown: its phase, the pending batch, shipments and rejections.
+//! The processing session as shown: its phase and transport, the pending batch, shipments and
+//! rejections, and the ids a broken session left unconfirmed.
 
+use super::TransportChoice;
 use crate::batch::PendingBatch;
-use crate::services::processing::{SessionEvent, Shipment};
+use crate::services::processing::{SessionEvent, Shipment, Transport};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -65,6 +67,15 @@ pub(crate) struct ProcessState {
     pub(crate) outcomes: Vec<Outcome>,
     /// A word about the last thing the user did (stopped, refused).
     pub(crate) notice: Option<String>,
+    /// What carries the current session.
+    pub(crate) transport: Transport,
+    /// Why the current session left the WebSocket for gRPC-Web, if it did.
+    pub(crate) fallback: Option<String>,
+    /// Ids a broken session had sent without word of their fate. Nothing is sent again by itself
+    /// (the server may have batched them); each leaves the list when the user sends it again.
+    pub(crate) unconfirmed: Vec<String>,
+    /// What the next session takes; kept from session to session.
+    pub(crate) choice: TransportChoice,
 }
 
 #[derive(Debug)]
@@ -72,6 +83,7 @@ pub(crate) enum ProcessAction {
     /// A new session opens; the last one's results make way.
     Started {
         session: u64,
+        transport: Transport,
     },
     Submitted {
         session: u64,
@@ -89,16 +101,30 @@ pub(crate) enum ProcessAction {
         session: u64,
         event: SessionEvent,
     },
+    /// The switch: gRPC-Web (true) or the WebSocket for the next session and update.
+    UseGrpcWeb(bool),
+    /// A call got no answer over the WebSocket and then one over gRPC-Web: skip the WebSocket.
+    WebSocketFailed(String),
 }
 
 impl ProcessState {
     pub(crate) fn reduce(&mut self, action: ProcessAction) {
         match action {
-            ProcessAction::Started { session } => {
-                *self = ProcessState { session, phase: Phase::Opening, ..ProcessState::default() };
+            ProcessAction::Started { session, transport } => {
+                *self = ProcessState {
+                    session,
+                    phase: Phase::Opening,
+                    transport,
+                    unconfirmed: std::mem::take(&mut self.unconfirmed),
+                    choice: std::mem::take(&mut self.choice),
+                    ..ProcessState::default()
+                };
             }
             ProcessAction::Submitted { session, id } if self.is_current(session) => {
                 self.pending.submitted(&id);
+                if let Some(at) = self.unconfirmed.iter().position(|unconfirmed| *unconfirmed == id) {
+                    self.unconfirmed.remove(at);
+                }
                 self.notice = None;
             }
             ProcessAction::Finishing { session } if self.is_current(session) => self.phase = Phase::Finishing,
@@ -113,10 +139,26 @@ impl ProcessState {
             }
             ProcessAction::Refused(reason) => self.notice = Some(reason),
             ProcessAction::Event { session, event } if self.is_current(session) => self.apply(event),
+            ProcessAction::UseGrpcWeb(on) => self.choice.use_grpc_web(on),
+            ProcessAction::WebSocketFailed(reason) => self.choice.websocket_failed = Some(reason),
             ProcessAction::Submitted { .. }
             | ProcessAction::Finishing { .. }
             | ProcessAction::Stopped { .. }
             | ProcessAction::Event { .. } => {}
+        }
+    }
+
+    /// The transport shown: the running session's, else the next one's.
+    pub(crate) fn shown_transport(&self) -> Transport {
+        if self.phase.is_active() { self.transport } else { self.choice.next() }
+    }
+
+    /// Why the WebSocket is not in use although the user did not ask for gRPC-Web, if so.
+    pub(crate) fn websocket_trouble(&self) -> Option<&str> {
+        match self.phase.is_active() {
+            true => self.fallback.as_deref(),
+            false if self.choice.forced => None,
+            false => self.choice.websocket_failed.as_deref(),
         }
     }
 
@@ -131,6 +173,14 @@ impl ProcessState {
                 if self.phase == Phase::Opening {
                     self.phase = Phase::Open;
                 }
+                // gRPC-Web works where the WebSocket did not: the next sessions go straight to it.
+                if let Some(reason) = &self.fallback {
+                    self.choice.websocket_failed = Some(reason.clone());
+                }
+            }
+            SessionEvent::FellBack { reason } => {
+                self.transport = Transport::GrpcWeb;
+                self.fallback = Some(reason);
             }
             SessionEvent::Shipped(shipment) => {
                 self.pending.shipped(&shipment.order_ids);
@@ -145,6 +195,13 @@ impl ProcessState {
                 self.outcomes.push(Outcome::Rejection { id, reason: format!("not sent: {}", error.message) });
             }
             SessionEvent::Ended(result) => {
+                if result.is_err() {
+                    for id in self.pending.ids() {
+                        if !self.unconfirmed.contains(id) {
+                            self.unconfirmed.push(id.clone());
+                        }
+                    }
+                }
                 self.pending.clear();
                 self.phase = match result {
                     Ok(()) => Phase::Finished,
@@ -170,7 +227,7 @@ mod tests {
 
     fn session_with(ids: &[&str]) -> ProcessState {
         let mut state = ProcessState::default();
-        state.reduce(ProcessAction::Started { session: 1 });
+        state.reduce(ProcessAction::Started { session: 1, transport: Transport::WebSocket });
         for id in ids {
             state.reduce(ProcessAction::Submitted { session: 1, id: id.to_string() });
         }
@@ -231,6 +288,58 @@ mod tests {
         assert!(state.phase.label().contains("Cannot reach the server"));
     }
 
+    fn lost() -> CallError {
+        CallError {
+            message: "Cannot reach the server (the connection to the server was lost)".into(),
+            reach: Reach::Unreachable,
+            code: tonic::Code::Unavailable,
+        }
+    }
+
+    #[test]
+    fn a_broken_session_leaves_its_pending_ids_unconfirmed_and_sends_nothing_again() {
+        let mut state = session_with(&["102", "103", "104", "101"]);
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Opened });
+        state
+            .reduce(ProcessAction::Event { session: 1, event: shipped("cmb-1", "Mountain View, CA", &["102", "104"]) });
+        state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-2", "San Jose, CA", &["103"]) });
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(lost())) });
+        assert_eq!(state.unconfirmed, ["101"]);
+        assert!(state.pending.ids().is_empty());
+        // The user starts a new session: the list stays until each id is sent again.
+        state.reduce(ProcessAction::Started { session: 2, transport: Transport::WebSocket });
+        assert_eq!(state.unconfirmed, ["101"]);
+        state.reduce(ProcessAction::Submitted { session: 2, id: "101".into() });
+        assert!(state.unconfirmed.is_empty());
+        assert_eq!(pending(&state), ["101"]);
+    }
+
+    #[test]
+    fn a_session_that_falls_back_shows_grpc_web_and_later_sessions_skip_the_websocket() {
+        let mut state = session_with(&["102"]);
+        assert_eq!(state.shown_transport(), Transport::WebSocket);
+        let reason = "the WebSocket closed before the server answered (code 1006)".to_string();
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::FellBack { reason: reason.clone() } });
+        assert_eq!(state.shown_transport(), Transport::GrpcWeb);
+        assert_eq!(state.websocket_trouble(), Some(reason.as_str()));
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Opened });
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
+        assert_eq!(state.choice.next(), Transport::GrpcWeb, "gRPC-Web worked where the WebSocket did not");
+        assert_eq!(state.shown_transport(), Transport::GrpcWeb);
+        state.reduce(ProcessAction::UseGrpcWeb(false));
+        assert_eq!(state.shown_transport(), Transport::WebSocket, "the switch gives the WebSocket another chance");
+    }
+
+    #[test]
+    fn a_fallback_that_fails_too_blames_the_server_not_the_websocket() {
+        let mut state = session_with(&["102"]);
+        let reason = "the WebSocket closed before the server answered (code 1006)".to_string();
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::FellBack { reason } });
+        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(lost())) });
+        assert_eq!(state.choice.next(), Transport::WebSocket);
+        assert_eq!(state.unconfirmed, ["102"]);
+    }
+
     #[test]
     fn a_stopped_session_is_deaf_to_its_last_events() {
         let mut state = session_with(&["102", "103"]);
@@ -245,7 +354,7 @@ mod tests {
     fn a_new_session_replaces_the_last_ones_results() {
         let mut state = session_with(&["102"]);
         state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
-        state.reduce(ProcessAction::Started { session: 2 });
+        state.reduce(ProcessAction::Started { session: 2, transport: Transport::WebSocket });
         state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-9", "Nowhere", &["102"]) });
         assert!(state.outcomes.is_empty());
         assert_eq!(state.phase, Phase::Opening);

@@ -4,14 +4,16 @@
 use ordermgt_proto::Order;
 
 use crate::format;
+use crate::services::processing::Transport;
 
 /// A write the page makes, kept whole so that it can go again once a token is given.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Write {
     /// `addOrder`.
     Add(Order),
-    /// `updateOrdersUnary`; `shown` is the order in the detail panel, reloaded if it was updated.
-    Update { orders: Vec<Order>, shown: Option<String> },
+    /// `updateOrders` over WebSocket, or `updateOrdersUnary` over gRPC-Web, as `transport` says;
+    /// `shown` is the order in the detail panel, reloaded if it was updated.
+    Update { orders: Vec<Order>, shown: Option<String>, transport: Transport },
 }
 
 impl Write {
@@ -130,7 +132,7 @@ mod tests {
 
     fn update(ids: &[&str]) -> Write {
         let orders = ids.iter().map(|id| Order { id: (*id).into(), ..Order::default() }).collect();
-        Write::Update { orders, shown: None }
+        Write::Update { orders, shown: None, transport: Transport::WebSocket }
     }
 
     #[test]

@@ -11,8 +11,6 @@ use std::rc::Rc;
 
 use yew::UseReducerDispatcher;
 
-pub(crate) use process::TRANSPORT;
-
 use crate::services::processing::Session;
 use crate::services::{Api, Credentials, Reach};
 use crate::state::{Action, ConnectionAction, State};

@@ -6,6 +6,7 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::Tasks;
 use crate::parse::{self, ItemsSeparator, OrderText};
+use crate::services::processing::Transport;
 use crate::services::{CallError, Reach};
 use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction, Write};
 
@@ -96,8 +97,9 @@ impl Tasks {
         }
     }
 
-    /// Sends every draft as one `updateOrdersUnary`; on success refreshes the list and the detail.
-    pub(crate) fn update(&self, drafts: Vec<OrderText>, shown: Option<String>) {
+    /// Sends every draft as one all-or-nothing update over `transport`; on success refreshes the
+    /// list and the detail.
+    pub(crate) fn update(&self, drafts: Vec<OrderText>, shown: Option<String>, transport: Transport) {
         let orders: Result<Vec<Order>, String> = drafts
             .iter()
             .map(|draft| {
@@ -105,7 +107,7 @@ impl Tasks {
             })
             .collect();
         match orders {
-            Ok(orders) => self.write(Write::Update { orders, shown }),
+            Ok(orders) => self.write(Write::Update { orders, shown, transport }),
             Err(message) => self.dispatch(UpdateAction::Done(Err(message))),
         }
     }

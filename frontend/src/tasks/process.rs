@@ -7,12 +7,9 @@ use crate::services::Reach;
 use crate::services::processing::{Session, SessionEvent, Transport};
 use crate::state::ProcessAction;
 
-/// The transport processing sessions use.
-pub(crate) const TRANSPORT: Transport = Transport::GrpcWeb;
-
 impl Tasks {
-    /// Sends an id into the running session, or opens a new session with it.
-    pub(crate) fn process(&self, id: String) {
+    /// Sends an id into the running session, or opens a new session over `transport` with it.
+    pub(crate) fn process(&self, id: String, transport: Transport) {
         let id = id.trim().to_string();
         if id.is_empty() {
             return;
@@ -35,22 +32,23 @@ impl Tasks {
                 let number = number + 1;
                 let this = self.clone();
                 let on_event = Callback::from(move |event| this.session_event(number, event));
-                let session = Session::open(TRANSPORT, &self.api, on_event);
+                let session = Session::open(transport, &self.api, on_event);
                 session.submit(id.clone());
                 *slot = super::ProcessSlot { number, session: Some(session) };
                 drop(slot);
-                self.dispatch(ProcessAction::Started { session: number });
+                self.dispatch(ProcessAction::Started { session: number, transport });
                 self.dispatch(ProcessAction::Submitted { session: number, id });
             }
         }
     }
 
     fn session_event(&self, session: u64, event: SessionEvent) {
-        let reach = match &event {
-            SessionEvent::NotSent { error, .. } | SessionEvent::Ended(Err(error)) => error.reach,
-            _ => Reach::Server,
-        };
-        self.reached(reach);
+        match &event {
+            SessionEvent::NotSent { error, .. } | SessionEvent::Ended(Err(error)) => self.reached(error.reach),
+            // Only the WebSocket failed: whether the server is there, gRPC-Web tells next.
+            SessionEvent::FellBack { .. } => {}
+            _ => self.reached(Reach::Server),
+        }
         self.dispatch(ProcessAction::Event { session, event });
     }
 
@@ -65,7 +63,7 @@ impl Tasks {
         }
     }
 
-    /// Cancels the session: its stream is dropped and the server forgets it.
+    /// Cancels the session: its call (or stream) is dropped and the server forgets it.
     pub(crate) fn stop(&self) {
         let mut slot = self.process.borrow_mut();
         let number = slot.number;

@@ -1,11 +1,14 @@
 //! Writes, and the token they carry: each write goes with the tab's token, if it holds one; a write
 //! refused for want of the right token waits for the token form, and goes again once one is saved.
 
+use ordermgt_proto::Order;
 use wasm_bindgen_futures::spawn_local;
 
 use super::Tasks;
+use crate::services::processing::Transport;
+use crate::services::websocket::is_unanswered;
 use crate::services::{CallError, Reach, WriteToken};
-use crate::state::{AddAction, TokenAction, UpdateAction, Write};
+use crate::state::{AddAction, ProcessAction, TokenAction, UpdateAction, Write};
 
 impl Tasks {
     /// Sends `write` with the tab's token; what comes back goes to its panel, or to the token form.
@@ -19,7 +22,7 @@ impl Tasks {
             let token = this.credentials.token();
             let result = match &write {
                 Write::Add(order) => this.api.add(order.clone(), token.as_ref()).await,
-                Write::Update { orders, .. } => this.api.update(orders.clone(), token.as_ref()).await,
+                Write::Update { orders, transport, .. } => this.update_over(*transport, orders, token.as_ref()).await,
             };
             this.reached(result.as_ref().map_or_else(|error| error.reach, |_| Reach::Server));
             match result {
@@ -27,6 +30,33 @@ impl Tasks {
                 result => this.written(write, result.map_err(|error| error.message)),
             }
         });
+    }
+
+    /// The update as one client stream (`updateOrders`) over WebSocket, or as `updateOrdersUnary`.
+    /// A WebSocket that gets no answer sends the update again over gRPC-Web: replacing orders with
+    /// the same values twice changes nothing more than once, should the first have gone through.
+    async fn update_over(
+        &self,
+        transport: Transport,
+        orders: &[Order],
+        token: Option<&WriteToken>,
+    ) -> Result<String, CallError> {
+        let mut fell_back = None;
+        if transport == Transport::WebSocket {
+            match self.api.update_streaming(orders.to_vec(), token).await {
+                Ok(reply) => return Ok(reply),
+                Err(status) if is_unanswered(&status) => fell_back = Some(status.message().to_string()),
+                Err(status) => return Err(status.into()),
+            }
+        }
+        let result = self.api.update(orders.to_vec(), token).await;
+        // The server answered over gRPC-Web: the WebSocket is what does not work here.
+        if let Some(reason) = fell_back
+            && result.as_ref().map_or_else(|error| error.reach == Reach::Server, |_| true)
+        {
+            self.dispatch(ProcessAction::WebSocketFailed(reason));
+        }
+        result
     }
 
     /// A refused token is forgotten; the write waits in the token form.
@@ -47,7 +77,7 @@ impl Tasks {
                     self.refresh();
                 }
             }
-            Write::Update { orders, shown } => {
+            Write::Update { orders, shown, .. } => {
                 self.dispatch(UpdateAction::Done(result));
                 if succeeded {
                     self.refresh();

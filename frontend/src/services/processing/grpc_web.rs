@@ -4,8 +4,8 @@
 use std::pin::pin;
 
 use futures::StreamExt;
-use futures::channel::mpsc::UnboundedReceiver;
 use futures::future::{Either, select};
+use futures::stream::LocalBoxStream;
 use ordermgt_proto::order_management_web_client::OrderManagementWebClient;
 use ordermgt_proto::processing_event::Event;
 use ordermgt_proto::{ProcessingEvent, SessionToken, SubmitOrderId};
@@ -21,7 +21,7 @@ type WebClient = OrderManagementWebClient<Client>;
 /// Runs one session until its stream ends: OK after a finish, or the error that broke it.
 pub(super) async fn drive(
     mut client: WebClient,
-    queue: UnboundedReceiver<Command>,
+    queue: LocalBoxStream<'static, Command>,
     on_event: Callback<SessionEvent>,
 ) -> Result<(), CallError> {
     let mut events = client.process_orders_open(()).await?.into_inner();
@@ -62,7 +62,7 @@ async fn read(mut events: Streaming<ProcessingEvent>, on_event: Callback<Session
 async fn feed(
     mut client: WebClient,
     session_token: String,
-    mut queue: UnboundedReceiver<Command>,
+    mut queue: LocalBoxStream<'static, Command>,
     on_event: Callback<SessionEvent>,
 ) -> Result<(), CallError> {
     while let Some(command) = queue.next().await {

@@ -2,15 +2,17 @@
 //! notices come back as the server's batches fill.
 //!
 //! A `Session` looks the same whatever carries it: a sequential queue of `Command`s in, a stream of
-//! `SessionEvent`s out. `Transport` picks the carrier. Browsers cannot stream a request over
-//! gRPC-Web, so today's carrier is a server stream plus unary calls (`grpc_web`); full duplex over a
-//! WebSocket would be one more variant whose driver takes the same commands and emits the same events.
+//! `SessionEvent`s out. `Transport` picks the carrier: the book's `processOrders`, full duplex over
+//! a WebSocket (`websocket`), or, where no WebSocket can be had, a server stream plus unary calls
+//! over gRPC-Web (`grpc_web`), which no browser can stream a request through.
 
 mod grpc_web;
+mod websocket;
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use futures::StreamExt;
 use futures::channel::mpsc::{self, UnboundedSender};
 use futures::future::{AbortHandle, Abortable, LocalBoxFuture};
 use ordermgt_proto::CombinedShipment;
@@ -18,10 +20,14 @@ use yew::Callback;
 
 use super::{Api, CallError};
 
-/// What carries a processing session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What carries a processing session (and a multi-order update).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Transport {
-    /// `processOrdersOpen` (server stream) + `processOrdersSubmit` / `processOrdersFinish` (unary).
+    /// `processOrders` (and `updateOrders`) as they are, over one WebSocket per call.
+    #[default]
+    WebSocket,
+    /// `processOrdersOpen` (server stream) + `processOrdersSubmit` / `processOrdersFinish` (unary),
+    /// and `updateOrdersUnary`.
     GrpcWeb,
 }
 
@@ -29,7 +35,16 @@ impl Transport {
     /// How the page names the transport to the user.
     pub(crate) fn label(self) -> &'static str {
         match self {
+            Transport::WebSocket => "WebSocket (full duplex)",
             Transport::GrpcWeb => "gRPC-Web (server stream + unary calls)",
+        }
+    }
+
+    /// `data-transport` of `#process-transport`, and the value of `?transport=`.
+    pub(crate) fn data(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::GrpcWeb => "grpc-web",
         }
     }
 }
@@ -56,6 +71,11 @@ pub(crate) struct Shipment {
 pub(crate) enum SessionEvent {
     /// The server opened the session; ids queued so far are on their way.
     Opened,
+    /// The WebSocket got no answer (`reason`), so the server cannot have seen an id: the session
+    /// starts again over gRPC-Web with every id entered so far.
+    FellBack {
+        reason: String,
+    },
     Shipped(Shipment),
     /// The server refused an id (unknown, empty, already in the batch); it does not count.
     Rejected {
@@ -103,7 +123,8 @@ impl Session {
     pub(crate) fn open(transport: Transport, api: &Api, on_event: Callback<SessionEvent>) -> Self {
         let (commands, queue) = mpsc::unbounded();
         let driver: LocalBoxFuture<'static, Result<(), CallError>> = match transport {
-            Transport::GrpcWeb => Box::pin(grpc_web::drive(api.web(), queue, on_event.clone())),
+            Transport::WebSocket => Box::pin(websocket::drive(api.clone(), queue, on_event.clone())),
+            Transport::GrpcWeb => Box::pin(grpc_web::drive(api.web(), queue.boxed_local(), on_event.clone())),
         };
         let (abort, registration) = AbortHandle::new_pair();
         let ended = Rc::new(Cell::new(false));
@@ -198,7 +219,10 @@ mod tests {
     }
 
     #[test]
-    fn the_transport_is_named_for_the_user() {
+    fn the_transport_is_named_for_the_user_and_for_tests() {
+        assert_eq!(Transport::default(), Transport::WebSocket);
+        assert_eq!(Transport::WebSocket.label(), "WebSocket (full duplex)");
         assert_eq!(Transport::GrpcWeb.label(), "gRPC-Web (server stream + unary calls)");
+        assert_eq!([Transport::WebSocket.data(), Transport::GrpcWeb.data()], ["websocket", "grpc-web"]);
     }
 }
