@@ -8,13 +8,14 @@ mod connect;
 mod report;
 mod scenarios;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use report::Row;
-use scenarios::{bidi, idle, search, unary};
+use scenarios::{bidi, idle, search, unary, websocket};
 
 /// A load generator for ecommerce.OrderManagement: needs nothing of the server but the book's proto.
 #[derive(Debug, Parser)]
@@ -32,12 +33,17 @@ struct Args {
     /// The server's processOrders batch size (to tell when a batch is complete).
     #[arg(long, default_value_t = 3)]
     batch_size: usize,
-    /// bidi: concurrent streams, one case per value.
+    /// bidi, websocket: concurrent streams (WebSocket calls, one socket each), one case per value.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1024")]
     streams: Vec<usize>,
-    /// bidi: ids sent per case, split evenly over its streams.
+    /// bidi, websocket: ids sent per case, split evenly over its streams.
     #[arg(long, default_value_t = 2_000_000)]
     total_ids: usize,
+    /// websocket: the most ids a call sends ahead of the orders it has read back; 0 for no
+    /// limit, as fast as the socket takes them (a server that stops reading its socket while
+    /// the call waits for window then never sees the window updates, and the call stalls).
+    #[arg(long, default_value_t = websocket::SAFE_IN_FLIGHT)]
+    ws_in_flight: usize,
     /// HTTP/2 connections to spread streams and calls over (default: one per 100 streams, 4 for unary).
     #[arg(long)]
     connections: Option<usize>,
@@ -64,6 +70,7 @@ enum Scenario {
     Unary,
     Search,
     IdleStreams,
+    Websocket,
 }
 
 #[tokio::main]
@@ -89,12 +96,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> Result<Vec<Row>, String> {
-    let all = [Scenario::Bidi, Scenario::Unary, Scenario::Search, Scenario::IdleStreams];
+    let all = [Scenario::Bidi, Scenario::Websocket, Scenario::Unary, Scenario::Search, Scenario::IdleStreams];
     let chosen = if args.scenarios.is_empty() { &all[..] } else { &args.scenarios[..] };
     let per_100 = |streams: usize| args.connections.unwrap_or(streams.div_ceil(100)).max(1);
     let mut probe = connect::clients(&args.server, 1).await?;
     let ids = connect::known_ids(&mut probe[0], 64).await?;
     let mut rows = Vec::new();
+    // ids/s of processOrders per stream count: native (bidi) and over WebSocket, side by side at the end.
+    let mut ids_per_s: BTreeMap<usize, [Option<f64>; 2]> = BTreeMap::new();
     for scenario in chosen {
         eprintln!("ordermgt-bench: running {scenario:?}");
         match scenario {
@@ -104,7 +113,23 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
                     let clients = connect::clients(&args.server, connections).await?;
                     let ids_per_stream = (args.total_ids / streams.max(1)).max(args.batch_size);
                     let case = bidi::Case { streams, connections, ids_per_stream, batch_size: args.batch_size };
-                    rows.push(bidi::run(&clients, &ids, case).await?);
+                    let row = bidi::run(&clients, &ids, case).await?;
+                    ids_per_s.entry(streams).or_default()[0] = row.figure("ids/s");
+                    rows.push(row);
+                }
+            }
+            Scenario::Websocket => {
+                for &calls in &args.streams {
+                    let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);
+                    let case = websocket::Case {
+                        calls,
+                        ids_per_call,
+                        batch_size: args.batch_size,
+                        in_flight: args.ws_in_flight,
+                    };
+                    let row = websocket::run(&args.server, &ids, case).await?;
+                    ids_per_s.entry(calls).or_default()[1] = row.figure("ids/s");
+                    rows.push(row);
                 }
             }
             Scenario::Unary => {
@@ -124,6 +149,17 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
                 let case = idle::Case { streams: args.idle_streams, connections, server_pid: args.server_pid };
                 rows.push(idle::run(&clients, case).await?);
             }
+        }
+    }
+    for (streams, figures) in ids_per_s {
+        if let [Some(native), Some(websocket)] = figures {
+            let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs grpc-ws.v1 (websocket)");
+            rows.push(
+                Row::new("websocket vs bidi", case)
+                    .with("native ids/s", native, "1/s")
+                    .with("websocket ids/s", websocket, "1/s")
+                    .with("websocket/native", websocket / native, ""),
+            );
         }
     }
     Ok(rows)

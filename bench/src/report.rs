@@ -30,6 +30,11 @@ impl Row {
         self
     }
 
+    /// The value of the figure called `name`, if the row has it.
+    pub(crate) fn figure(&self, name: &str) -> Option<f64> {
+        self.figures.iter().find(|figure| figure.name == name).map(|figure| figure.value)
+    }
+
     /// Adds p50, p99 and max of `latencies` in milliseconds, under the three `names`.
     pub(crate) fn with_latencies(self, names: [&'static str; 3], latencies: &mut [Duration]) -> Self {
         let [p50, p99, max] = percentiles(latencies);

@@ -56,6 +56,32 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
             (figure(&rows, "bidi", streams, "batch latency p50"), figure(&rows, "bidi", streams, "batch latency max"));
         assert!(p50 > 0.0 && p50 <= max, "p50 {p50} max {max}");
     }
+    // processOrders over grpc-ws.v1, one WebSocket per call, beside the native streams.
+    for calls in ["calls=1 ", "calls=8 "] {
+        let sent = figure(&rows, "websocket", calls, "ids sent");
+        assert_eq!(sent, 3000.0);
+        assert_eq!(figure(&rows, "websocket", calls, "orders shipped"), sent, "every id shipped exactly once");
+        assert_eq!(figure(&rows, "websocket", calls, "rejections"), 0.0);
+        assert!(figure(&rows, "websocket", calls, "ids/s") > 0.0);
+        assert!(figure(&rows, "websocket", calls, "shipments/s") > 0.0);
+        let (p50, max) = (
+            figure(&rows, "websocket", calls, "batch latency p50"),
+            figure(&rows, "websocket", calls, "batch latency max"),
+        );
+        assert!(p50 > 0.0 && p50 <= max, "p50 {p50} max {max}");
+    }
+    for streams in ["streams=1:", "streams=8:"] {
+        let native = figure(&rows, "websocket vs bidi", streams, "native ids/s");
+        let websocket = figure(&rows, "websocket vs bidi", streams, "websocket ids/s");
+        assert_eq!(native, figure(&rows, "bidi", &streams.replace(':', " "), "ids/s"));
+        assert_eq!(
+            websocket,
+            figure(&rows, "websocket", &streams.replace("streams", "calls").replace(':', " "), "ids/s")
+        );
+        assert!(native > 0.0 && websocket > 0.0);
+        let ratio = figure(&rows, "websocket vs bidi", streams, "websocket/native");
+        assert!((ratio - websocket / native).abs() <= 1e-9 * ratio, "ratio {ratio}");
+    }
     assert!(figure(&rows, "unary", "concurrency=32", "calls") > 0.0);
     assert!(figure(&rows, "unary", "concurrency=32", "calls/s") > 0.0);
     for transport in ["native", "gRPC-Web"] {

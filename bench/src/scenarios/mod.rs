@@ -4,3 +4,4 @@ pub(crate) mod bidi;
 pub(crate) mod idle;
 pub(crate) mod search;
 pub(crate) mod unary;
+pub(crate) mod websocket;

@@ -1,0 +1,262 @@
+//! `websocket`: `processOrders` as a browser calls it, over gRPC over WebSocket
+//! (`grpc-ws.v1`, grpc-ws/PROTOCOL.md): C concurrent calls, one WebSocket each,
+//! each sending N ids as fast as its socket takes them while reading shipments
+//! and granting the server 32 more messages each time it has read 32, as the
+//! page does. The figures are those of `bidi`, for comparison with it.
+//!
+//! A window update travels behind the ids sent before it. A server that stops
+//! reading the socket while the call waits for window (ours reads only 16
+//! frames ahead of the call) never reaches the update, and the call stalls for
+//! good. So by default a call keeps at most `INITIAL_WINDOW - 32` ids in flight
+//! (sent, their orders not read yet): their shipments always fit in the window
+//! granted before the next update, so the server reaches every update.
+//! `--ws-in-flight 0` lifts the bound; a stall is then reported as an error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt, stream};
+use grpc_ws::{Frame, INITIAL_WINDOW, SUBPROTOCOL};
+use ordermgt_proto::CombinedShipment;
+use prost::Message as _;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::bidi::{self, Tally};
+use crate::report::Row;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const PATH: &str = "/ecommerce.OrderManagement/processOrders";
+/// The client grants this many more messages each time it has read as many (as the page does).
+const GRANT: u32 = 32;
+/// The most ids a call can have in flight while its window updates are sure to be read.
+pub(crate) const SAFE_IN_FLIGHT: usize = (INITIAL_WINDOW - GRANT) as usize;
+/// A call that receives nothing for this long, with shipments still owed, has stalled.
+const STALL: Duration = Duration::from_secs(15);
+/// WebSockets opened at once before a case starts.
+const OPENING_WAVE: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Case {
+    pub(crate) calls: usize,
+    pub(crate) ids_per_call: usize,
+    pub(crate) batch_size: usize,
+    /// The most ids sent whose orders have not been read yet; 0 for no limit.
+    pub(crate) in_flight: usize,
+}
+
+pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row, String> {
+    if ids.len() < case.batch_size {
+        return Err(format!(
+            "websocket needs at least {} known orders (the batch size); the server lists {}",
+            case.batch_size,
+            ids.len()
+        ));
+    }
+    if case.in_flight != 0 && case.in_flight < case.batch_size {
+        return Err(format!(
+            "--ws-in-flight {} is under the batch size {}: a batch would never fill",
+            case.in_flight, case.batch_size
+        ));
+    }
+    let (url, origin) = endpoint(server)?;
+    // Each id once as a message frame: the calls then send clones of these bytes.
+    let frames: Arc<[Bytes]> =
+        ids.iter().map(|id| Bytes::from(Frame::Message(id.encode_to_vec().into()).encode())).collect();
+
+    // The WebSockets open before the clock starts, as bidi's connections do.
+    let mut sockets = Vec::with_capacity(case.calls);
+    for wave in (0..case.calls).collect::<Vec<_>>().chunks(OPENING_WAVE) {
+        let opening = wave.iter().map(|_| open(&url, &origin));
+        for socket in futures::future::join_all(opening).await {
+            sockets.push(socket?);
+        }
+    }
+
+    let started = Instant::now();
+    let mut calls = JoinSet::new(); // dropped on an error: the other calls are cancelled
+    for (index, socket) in sockets.into_iter().enumerate() {
+        calls.spawn(one_call(socket, Arc::clone(&frames), index, case));
+    }
+    let mut total = Tally::default();
+    while let Some(tally) = calls.join_next().await {
+        total.merge(tally.map_err(|error| format!("websocket call task: {error}"))??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let sent = case.calls * case.ids_per_call;
+    let in_flight = match case.in_flight {
+        0 => "unbounded".to_string(),
+        most => format!("at most {most}"),
+    };
+    let described = format!(
+        "calls={} (one WebSocket each, grpc-ws.v1) ids/call={} batch={} window={INITIAL_WINDOW}+{GRANT}/{GRANT} read \
+         ids in flight {in_flight}",
+        case.calls, case.ids_per_call, case.batch_size
+    );
+    Ok(bidi::row("websocket", described, sent, total, elapsed))
+}
+
+/// The WebSocket URL of processOrders on `server`, and the Origin a page served by it sends.
+fn endpoint(server: &str) -> Result<(String, String), String> {
+    let origin = server.trim_end_matches('/');
+    match origin.split_once("://") {
+        Some(("http", authority)) => Ok((format!("ws://{authority}{PATH}"), origin.to_string())),
+        _ => Err(format!("websocket drives an http:// server (no TLS in this client), not {server}")),
+    }
+}
+
+/// Opens a WebSocket to processOrders as a browser does: offering grpc-ws.v1, with the page's Origin.
+async fn open(url: &str, origin: &str) -> Result<Socket, String> {
+    let mut request = url.into_client_request().map_err(|error| format!("{url}: {error}"))?;
+    let headers = request.headers_mut();
+    headers.insert("sec-websocket-protocol", SUBPROTOCOL.parse().map_err(|_| "the subprotocol header".to_string())?);
+    headers.insert("origin", origin.parse().map_err(|_| format!("{origin:?} is not a header value"))?);
+    let (socket, response) = tokio_tungstenite::connect_async_with_config(request, None, true)
+        .await
+        .map_err(|error| format!("cannot open a WebSocket to {url}: {error}"))?;
+    let accepted = response.headers().get("sec-websocket-protocol").and_then(|value| value.to_str().ok());
+    if accepted != Some(SUBPROTOCOL) {
+        return Err(format!("{url} did not accept the {SUBPROTOCOL} subprotocol (it answered {accepted:?})"));
+    }
+    Ok(socket)
+}
+
+/// How far one call got, for the message when it stalls.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Ids handed to the socket (queued in its write buffer or written).
+    ids_queued: AtomicUsize,
+    /// Window updates handed to the socket, in messages.
+    granted: AtomicUsize,
+}
+
+/// One call: its metadata, then the ids (cycling through the known ones from
+/// an offset of its own) and its half-close, with window updates between
+/// them as shipments are read.
+async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case) -> Result<Tally, String> {
+    let (mut sink, mut incoming) = socket.split();
+    let progress = Arc::new(Progress::default());
+    let (sent_at, mut batch_sent) = mpsc::unbounded_channel::<Instant>();
+    let (grants, granted) = mpsc::unbounded_channel::<u32>();
+
+    // Room for more ids in flight: taken as an id is sent, given back as its order is read.
+    let room = (case.in_flight > 0).then(|| Arc::new(Semaphore::new(case.in_flight)));
+    let batch = case.batch_size;
+    let queued = Arc::clone(&progress);
+    let taken = room.clone();
+    let requests = stream::iter(0..case.ids_per_call)
+        .then(move |n| {
+            let room = taken.clone();
+            async move {
+                if let Some(room) = room
+                    && let Ok(permit) = room.acquire().await
+                {
+                    permit.forget();
+                }
+                n
+            }
+        })
+        .map(move |n| {
+            if (n + 1) % batch == 0 {
+                let _ = sent_at.send(Instant::now());
+            }
+            queued.ids_queued.fetch_add(1, Ordering::Relaxed);
+            Message::Binary(frames[(call + n) % frames.len()].clone())
+        })
+        .chain(stream::iter([Message::Binary(Frame::EndOfStream.encode().into())]));
+    let counted = Arc::clone(&progress);
+    let window_updates = UnboundedReceiverStream::new(granted).map(move |more| {
+        counted.granted.fetch_add(more as usize, Ordering::Relaxed);
+        Message::Binary(Frame::WindowUpdate(more).encode().into())
+    });
+    // Window updates are queued between ids as soon as they are due (behind
+    // what is already buffered); the whole ends once the ids and the
+    // half-close are sent and the reader has stopped granting.
+    let mut outgoing = std::pin::pin!(stream::select(window_updates, requests).map(Ok));
+    let write = async move {
+        sink.send(Message::Binary(Frame::Headers(http::HeaderMap::new()).encode().into())).await?;
+        sink.send_all(&mut outgoing).await
+    };
+    let read = read_shipments(&mut incoming, grants, &mut batch_sent, room.as_deref(), &progress, case);
+    tokio::pin!(write, read);
+    tokio::select! {
+        biased;
+        // The trailers came: the call is over, whatever is left to write.
+        tally = &mut read => tally,
+        written = &mut write => {
+            let tally = read.await;
+            match written {
+                Err(error) if tally.is_ok() => Err(format!("writing to the WebSocket: {error}")),
+                _ => tally,
+            }
+        }
+    }
+}
+
+/// Reads the call's answer to its trailers, counting shipments and granting
+/// [`GRANT`] more messages each time it has read as many.
+async fn read_shipments(
+    incoming: &mut futures::stream::SplitStream<Socket>,
+    grants: mpsc::UnboundedSender<u32>,
+    batch_sent: &mut mpsc::UnboundedReceiver<Instant>,
+    room: Option<&Semaphore>,
+    progress: &Progress,
+    case: Case,
+) -> Result<Tally, String> {
+    let mut tally = Tally::default();
+    let mut read = 0usize;
+    let mut headers_seen = false;
+    loop {
+        let bytes = match tokio::time::timeout(STALL, incoming.next()).await {
+            Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
+            Ok(Some(Ok(Message::Close(close)))) => {
+                return Err(format!("the server closed the WebSocket without trailers ({close:?})"));
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(error))) => return Err(format!("reading the WebSocket: {error}")),
+            Ok(None) => return Err("the WebSocket ended without trailers".to_string()),
+            Err(_) => {
+                return Err(format!(
+                    "stalled: nothing from the server for {}s; {} of {} ids queued to the socket, \
+                     {read} messages read ({} orders), window granted {} + {} messages",
+                    STALL.as_secs(),
+                    progress.ids_queued.load(Ordering::Relaxed),
+                    case.ids_per_call,
+                    tally.orders(),
+                    INITIAL_WINDOW,
+                    progress.granted.load(Ordering::Relaxed),
+                ));
+            }
+        };
+        match Frame::decode(&bytes).map_err(|error| format!("a malformed frame from the server: {error}"))? {
+            Frame::Message(message) => {
+                let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
+                if let Some(room) = room {
+                    room.add_permits(shipment.orders_list.len().max(1)); // a rejection notice answers one id
+                }
+                tally.add(&shipment, case.batch_size, batch_sent);
+                read += 1;
+                if read.is_multiple_of(GRANT as usize) {
+                    let _ = grants.send(GRANT);
+                }
+            }
+            Frame::Headers(headers) if !headers_seen && !headers.contains_key("grpc-status") => headers_seen = true,
+            Frame::Headers(trailers) => {
+                let value = |name: &str| trailers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+                return match value("grpc-status") {
+                    "0" => Ok(tally),
+                    status => Err(format!("the call ended with grpc-status {status}: {}", value("grpc-message"))),
+                };
+            }
+            other => return Err(format!("a server sends no {other:?}")),
+        }
+    }
+}
