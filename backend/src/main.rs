@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use backend::auth::{WriteAccess, WriteToken};
 use backend::config::LogFormat;
+use backend::tls::Tls;
 use backend::{App, Config};
 use clap::Parser;
 use tokio::net::TcpListener;
@@ -26,14 +27,14 @@ async fn main() -> ExitCode {
         LogFormat::Human => logs.with_ansi(std::io::stdout().is_terminal()).init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
     }
-    let app = match build_app(&config).await {
-        Ok(app) => app,
+    // The quick checks first (files, the port), then the database.
+    let (tls, write_access) = match security(&config) {
+        Ok(security) => security,
         Err(error) => {
             tracing::error!("{error}");
             return ExitCode::FAILURE;
         }
     };
-
     let signal = shutdown_signal();
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
@@ -41,6 +42,17 @@ async fn main() -> ExitCode {
             tracing::error!("cannot listen on {}: {error}", config.listen);
             return ExitCode::FAILURE;
         }
+    };
+    let app = match App::open(&config).await {
+        Ok(app) => app.with_write_access(write_access),
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match tls {
+        Some(tls) => app.with_tls(tls),
+        None => app,
     };
     let address = listener.local_addr().unwrap_or(config.listen);
     let scheme = if app.tls().is_some() { "https" } else { "http" };
@@ -85,18 +97,18 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The app `config` describes, with its certificate and write token read from their files.
-async fn build_app(config: &Config) -> Result<App, String> {
-    let mut app = App::open(config).await.map_err(|error| error.to_string())?;
+/// The certificate and write token `config` names, read from their files.
+fn security(config: &Config) -> Result<(Option<Tls>, WriteAccess), String> {
     let security = &config.security;
-    if let (Some(cert), Some(key)) = (&security.tls_cert, &security.tls_key) {
-        app = app.with_tls(backend::tls::load(cert, key).map_err(|error| error.to_string())?);
-    }
-    if let Some(file) = &security.write_token_file {
-        let token = WriteToken::from_file(file).map_err(|error| error.to_string())?;
-        app = app.with_write_access(WriteAccess::new(Some(token)));
-    }
-    Ok(app)
+    let tls = match (&security.tls_cert, &security.tls_key) {
+        (Some(cert), Some(key)) => Some(backend::tls::load(cert, key).map_err(|error| error.to_string())?),
+        _ => None,
+    };
+    let token = match &security.write_token_file {
+        Some(file) => Some(WriteToken::from_file(file).map_err(|error| error.to_string())?),
+        None => None,
+    };
+    Ok((tls, WriteAccess::new(token)))
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is

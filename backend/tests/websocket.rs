@@ -138,7 +138,7 @@ async fn a_client_that_grants_nothing_gets_only_its_window() {
     loop {
         match tokio::time::timeout(Duration::from_millis(300), call.next()).await {
             Ok(Ok(Frame::Message(_))) => received += 1,
-            Ok(Ok(Frame::Headers(_))) => {}
+            Ok(Ok(Frame::Headers(_) | Frame::WindowUpdate(_))) => {}
             Ok(other) => panic!("the call went on past the window: {other:?}"),
             Err(_) => break, // the server waits for a window update
         }
@@ -232,4 +232,56 @@ async fn shutdown_flushes_an_open_websocket_stream_and_waits_for_it() {
     let shipments = answer.decode::<CombinedShipment>();
     assert_eq!(shipments.iter().map(ids).collect::<Vec<_>>(), [["102"]]);
     assert_eq!(answer.status(), Some("0"));
+}
+
+#[tokio::test]
+async fn a_client_sending_as_fast_as_its_credit_allows_gets_every_id_shipped() {
+    // The book's flow, 3000 ids as fast as the server lets the client send
+    // them, while it reads and grants: flow control both ways, no deadlock.
+    const IDS: usize = 3000;
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    let (mut sent, mut credit, mut read, mut orders) = (0, grpc_ws::INITIAL_WINDOW as usize, 0_u32, 0);
+    loop {
+        while credit > 0 && sent < IDS {
+            call.send(&["102", "103", "104"][sent % 3].to_string()).await;
+            (sent, credit) = (sent + 1, credit - 1);
+            if sent == IDS {
+                call.half_close().await;
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(10), call.next()).await.expect("the call moves on") {
+            Ok(Frame::WindowUpdate(more)) => credit += more as usize,
+            Ok(Frame::Message(message)) => {
+                orders += <CombinedShipment as prost::Message>::decode(message).expect("shipment").orders_list.len();
+                read += 1;
+                if read.is_multiple_of(32) {
+                    call.send_frame(Frame::WindowUpdate(32)).await;
+                }
+            }
+            Ok(Frame::Headers(headers)) if headers.contains_key("grpc-status") => {
+                assert_eq!(headers["grpc-status"], "0");
+                break;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("closed early: {code:?}"),
+        }
+    }
+    assert_eq!((sent, orders), (IDS, IDS));
+}
+
+#[tokio::test]
+async fn a_client_that_sends_past_its_credit_is_stopped_with_a_protocol_error() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    // Unknown ids: each is answered with a rejection, which this client never
+    // makes room for, so the call soon stops taking ids.
+    for n in 0..400 {
+        call.send(&format!("unknown-{n}")).await;
+    }
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("13"));
+    assert!(answer.message().contains("the client sent more messages than granted"), "{}", answer.message());
+    assert_eq!(answer.close_code, Some(1002));
+    server.wait_for_open_streams(0).await;
 }

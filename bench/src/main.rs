@@ -39,11 +39,6 @@ struct Args {
     /// bidi, websocket: ids sent per case, split evenly over its streams.
     #[arg(long, default_value_t = 2_000_000)]
     total_ids: usize,
-    /// websocket: the most ids a call sends ahead of the orders it has read back; 0 for no
-    /// limit, as fast as the socket takes them (a server that stops reading its socket while
-    /// the call waits for window then never sees the window updates, and the call stalls).
-    #[arg(long, default_value_t = websocket::SAFE_IN_FLIGHT)]
-    ws_in_flight: usize,
     /// HTTP/2 connections to spread streams and calls over (default: one per 100 streams, 4 for unary).
     #[arg(long)]
     connections: Option<usize>,
@@ -67,7 +62,10 @@ struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
     Bidi,
+    /// getOrder calls/s.
     Unary,
+    /// addOrder calls/s (each a new order: it measures the store's writes).
+    Add,
     Search,
     IdleStreams,
     Websocket,
@@ -96,7 +94,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> Result<Vec<Row>, String> {
-    let all = [Scenario::Bidi, Scenario::Websocket, Scenario::Unary, Scenario::Search, Scenario::IdleStreams];
+    let all =
+        [Scenario::Bidi, Scenario::Websocket, Scenario::Unary, Scenario::Add, Scenario::Search, Scenario::IdleStreams];
     let chosen = if args.scenarios.is_empty() { &all[..] } else { &args.scenarios[..] };
     let per_100 = |streams: usize| args.connections.unwrap_or(streams.div_ceil(100)).max(1);
     let mut probe = connect::clients(&args.server, 1).await?;
@@ -121,23 +120,19 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
             Scenario::Websocket => {
                 for &calls in &args.streams {
                     let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);
-                    let case = websocket::Case {
-                        calls,
-                        ids_per_call,
-                        batch_size: args.batch_size,
-                        in_flight: args.ws_in_flight,
-                    };
+                    let case = websocket::Case { calls, ids_per_call, batch_size: args.batch_size };
                     let row = websocket::run(&args.server, &ids, case).await?;
                     ids_per_s.entry(calls).or_default()[1] = row.figure("ids/s");
                     rows.push(row);
                 }
             }
-            Scenario::Unary => {
+            Scenario::Unary | Scenario::Add => {
                 let connections = args.connections.unwrap_or(4);
                 let clients = connect::clients(&args.server, connections).await?;
                 let duration = Duration::from_secs_f64(args.seconds);
                 let case = unary::Case { concurrency: args.concurrency, connections, duration };
-                rows.push(unary::run(&clients, &ids, case).await?);
+                let call = if *scenario == Scenario::Add { unary::Call::Add } else { unary::Call::Get };
+                rows.push(unary::run(&clients, &ids, case, call).await?);
             }
             Scenario::Search => {
                 let clients = connect::clients(&args.server, 4).await?;

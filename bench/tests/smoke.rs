@@ -84,6 +84,7 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
     }
     assert!(figure(&rows, "unary", "concurrency=32", "calls") > 0.0);
     assert!(figure(&rows, "unary", "concurrency=32", "calls/s") > 0.0);
+    assert!(figure(&rows, "add", "addOrder concurrency=32", "calls") > 0.0, "each add a new order, none refused");
     for transport in ["native", "gRPC-Web"] {
         assert_eq!(figure(&rows, "search", transport, "orders streamed"), 300.0, "{transport}");
         assert!(figure(&rows, "search", transport, "orders/s") > 0.0);

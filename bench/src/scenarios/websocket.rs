@@ -1,16 +1,16 @@
 //! `websocket`: `processOrders` as a browser calls it, over gRPC over WebSocket
 //! (`grpc-ws.v1`, grpc-ws/PROTOCOL.md): C concurrent calls, one WebSocket each,
-//! each sending N ids as fast as its socket takes them while reading shipments
-//! and granting the server 32 more messages each time it has read 32, as the
-//! page does. The figures are those of `bidi`, for comparison with it.
+//! each sending N ids as fast as the server's grants and its socket allow,
+//! while reading shipments and granting the server 32 more messages each time
+//! it has read 32, as the page does. The figures are those of `bidi`, for
+//! comparison with it.
 //!
-//! A window update travels behind the ids sent before it. A server that stops
-//! reading the socket while the call waits for window (ours reads only 16
-//! frames ahead of the call) never reaches the update, and the call stalls for
-//! good. So by default a call keeps at most `INITIAL_WINDOW - 32` ids in flight
-//! (sent, their orders not read yet): their shipments always fit in the window
-//! granted before the next update, so the server reaches every update.
-//! `--ws-in-flight 0` lifts the bound; a stall is then reported as an error.
+//! Flow control runs both ways, as PROTOCOL.md has it: a call may send
+//! `INITIAL_WINDOW` ids, then as many more as the server grants in its window
+//! updates (32 each time the call has taken 32). Nothing else bounds the ids in
+//! flight: what the benchmark measures is the protocol's own flow control.
+//! A call that hears nothing for a while with shipments owed is reported as
+//! stalled, with how far it got.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,8 +37,6 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 const PATH: &str = "/ecommerce.OrderManagement/processOrders";
 /// The client grants this many more messages each time it has read as many (as the page does).
 const GRANT: u32 = 32;
-/// The most ids a call can have in flight while its window updates are sure to be read.
-pub(crate) const SAFE_IN_FLIGHT: usize = (INITIAL_WINDOW - GRANT) as usize;
 /// A call that receives nothing for this long, with shipments still owed, has stalled.
 const STALL: Duration = Duration::from_secs(15);
 /// WebSockets opened at once before a case starts.
@@ -49,8 +47,6 @@ pub(crate) struct Case {
     pub(crate) calls: usize,
     pub(crate) ids_per_call: usize,
     pub(crate) batch_size: usize,
-    /// The most ids sent whose orders have not been read yet; 0 for no limit.
-    pub(crate) in_flight: usize,
 }
 
 pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row, String> {
@@ -59,12 +55,6 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
             "websocket needs at least {} known orders (the batch size); the server lists {}",
             case.batch_size,
             ids.len()
-        ));
-    }
-    if case.in_flight != 0 && case.in_flight < case.batch_size {
-        return Err(format!(
-            "--ws-in-flight {} is under the batch size {}: a batch would never fill",
-            case.in_flight, case.batch_size
         ));
     }
     let (url, origin) = endpoint(server)?;
@@ -92,13 +82,9 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     }
     let elapsed = started.elapsed().as_secs_f64();
     let sent = case.calls * case.ids_per_call;
-    let in_flight = match case.in_flight {
-        0 => "unbounded".to_string(),
-        most => format!("at most {most}"),
-    };
     let described = format!(
         "calls={} (one WebSocket each, grpc-ws.v1) ids/call={} batch={} window={INITIAL_WINDOW}+{GRANT}/{GRANT} read \
-         ids in flight {in_flight}",
+         request credit={INITIAL_WINDOW}+the server's grants",
         case.calls, case.ids_per_call, case.batch_size
     );
     Ok(bidi::row("websocket", described, sent, total, elapsed))
@@ -136,29 +122,31 @@ struct Progress {
     ids_queued: AtomicUsize,
     /// Window updates handed to the socket, in messages.
     granted: AtomicUsize,
+    /// Ids the server has granted in its window updates, beyond `INITIAL_WINDOW`.
+    credit_granted: AtomicUsize,
 }
 
 /// One call: its metadata, then the ids (cycling through the known ones from
-/// an offset of its own) and its half-close, with window updates between
-/// them as shipments are read.
+/// an offset of its own) as the server grants them, and its half-close, with
+/// window updates between them as shipments are read.
 async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case) -> Result<Tally, String> {
     let (mut sink, mut incoming) = socket.split();
     let progress = Arc::new(Progress::default());
     let (sent_at, mut batch_sent) = mpsc::unbounded_channel::<Instant>();
     let (grants, granted) = mpsc::unbounded_channel::<u32>();
 
-    // Room for more ids in flight: taken as an id is sent, given back as its order is read.
-    let room = (case.in_flight > 0).then(|| Arc::new(Semaphore::new(case.in_flight)));
+    // The ids the call may still send: taken as one is sent, added to as the server grants more.
+    // The writer waits on it while the reader, below, goes on reading the server's frames.
+    let credit = Arc::new(Semaphore::new(INITIAL_WINDOW as usize));
     let batch = case.batch_size;
     let queued = Arc::clone(&progress);
-    let taken = room.clone();
+    let spent = Arc::clone(&credit);
     let requests = stream::iter(0..case.ids_per_call)
         .then(move |n| {
-            let room = taken.clone();
+            let credit = Arc::clone(&spent);
             async move {
-                if let Some(room) = room
-                    && let Ok(permit) = room.acquire().await
-                {
+                // The semaphore is never closed: this waits for credit, then spends it.
+                if let Ok(permit) = credit.acquire().await {
                     permit.forget();
                 }
                 n
@@ -178,14 +166,15 @@ async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case)
         Message::Binary(Frame::WindowUpdate(more).encode().into())
     });
     // Window updates are queued between ids as soon as they are due (behind
-    // what is already buffered); the whole ends once the ids and the
-    // half-close are sent and the reader has stopped granting.
+    // what is already buffered, which the server reads on to); while the ids
+    // wait for credit, the socket is flushed. The whole ends once the ids and
+    // the half-close are sent and the reader has stopped granting.
     let mut outgoing = std::pin::pin!(stream::select(window_updates, requests).map(Ok));
     let write = async move {
         sink.send(Message::Binary(Frame::Headers(http::HeaderMap::new()).encode().into())).await?;
         sink.send_all(&mut outgoing).await
     };
-    let read = read_shipments(&mut incoming, grants, &mut batch_sent, room.as_deref(), &progress, case);
+    let read = read_shipments(&mut incoming, grants, &mut batch_sent, &credit, &progress, case);
     tokio::pin!(write, read);
     tokio::select! {
         biased;
@@ -202,12 +191,13 @@ async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case)
 }
 
 /// Reads the call's answer to its trailers, counting shipments and granting
-/// [`GRANT`] more messages each time it has read as many.
+/// [`GRANT`] more messages each time it has read as many, and adding the
+/// server's grants to the call's `credit`.
 async fn read_shipments(
     incoming: &mut futures::stream::SplitStream<Socket>,
     grants: mpsc::UnboundedSender<u32>,
     batch_sent: &mut mpsc::UnboundedReceiver<Instant>,
-    room: Option<&Semaphore>,
+    credit: &Semaphore,
     progress: &Progress,
     case: Case,
 ) -> Result<Tally, String> {
@@ -226,12 +216,13 @@ async fn read_shipments(
             Err(_) => {
                 return Err(format!(
                     "stalled: nothing from the server for {}s; {} of {} ids queued to the socket, \
-                     {read} messages read ({} orders), window granted {} + {} messages",
+                     the server granting {INITIAL_WINDOW} + {} ids; {read} messages read ({} orders), \
+                     window granted {INITIAL_WINDOW} + {} messages",
                     STALL.as_secs(),
                     progress.ids_queued.load(Ordering::Relaxed),
                     case.ids_per_call,
+                    progress.credit_granted.load(Ordering::Relaxed),
                     tally.orders(),
-                    INITIAL_WINDOW,
                     progress.granted.load(Ordering::Relaxed),
                 ));
             }
@@ -239,14 +230,16 @@ async fn read_shipments(
         match Frame::decode(&bytes).map_err(|error| format!("a malformed frame from the server: {error}"))? {
             Frame::Message(message) => {
                 let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
-                if let Some(room) = room {
-                    room.add_permits(shipment.orders_list.len().max(1)); // a rejection notice answers one id
-                }
                 tally.add(&shipment, case.batch_size, batch_sent);
                 read += 1;
                 if read.is_multiple_of(GRANT as usize) {
                     let _ = grants.send(GRANT);
                 }
+            }
+            Frame::WindowUpdate(more) => {
+                // A server granting past the semaphore's bound grants more than a call ever sends.
+                credit.add_permits((more as usize).min(Semaphore::MAX_PERMITS - credit.available_permits()));
+                progress.credit_granted.fetch_add(more as usize, Ordering::Relaxed);
             }
             Frame::Headers(headers) if !headers_seen && !headers.contains_key("grpc-status") => headers_seen = true,
             Frame::Headers(trailers) => {

@@ -1,11 +1,12 @@
 //! One call over a WebSocket, from open to close, in its own `spawn_local` task: the headers frame,
-//! each request message as tonic's body yields it, the end of stream; the server's frames passed on
-//! to the response body; the window updates the body asks for. The task ends, and the socket closes
-//! with it, when the call is over or when nobody reads the response any more.
+//! each request message as tonic's body yields it and the server's grants allow, the end of stream;
+//! the server's frames passed on to the response body, its window updates to the sender; the window
+//! updates the body asks for. The task ends, and the socket closes with it, when the call is over or
+//! when nobody reads the response any more.
 
 use std::pin::{Pin, pin};
 
-use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
+use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::{FutureExt, StreamExt, select_biased};
 use gloo_timers::future::TimeoutFuture;
 use grpc_ws::{Frame, SUBPROTOCOL};
@@ -13,7 +14,7 @@ use http_body::Body as _;
 use tonic::Status;
 
 use super::body::FromServer;
-use super::frames::{self, Reply, Splitter};
+use super::frames::{self, Credit, Received, Reply, Splitter};
 use super::socket::{Socket, SocketEvent};
 
 /// How long a WebSocket may take to open before the call counts as unanswered (and the page falls
@@ -46,7 +47,10 @@ async fn call(
     let mut reply = Reply::default();
     let (parts, body) = request.into_parts();
     socket.send_now(&Frame::Headers(frames::metadata(&parts.headers)).encode());
-    let mut sending = pin!(send_requests(&socket, body).fuse());
+    // The server's grants of request messages, from the socket's events to the sender: the events are
+    // read on while the sender waits for credit, or the grant it waits for would never be seen.
+    let (to_sender, server_grants) = mpsc::unbounded();
+    let mut sending = pin!(send_requests(&socket, body, server_grants).fuse());
     loop {
         // Biased: a dropped response is noticed before an ended request stream, so that dropping a
         // session cancels its call rather than half-closing it.
@@ -57,8 +61,15 @@ async fn call(
             },
             event = events.next() => match event {
                 Some(SocketEvent::Binary(raw)) => {
-                    if let Some(incoming) = reply.frame(raw)? {
-                        let _ = to_body.unbounded_send(Ok(incoming));
+                    match reply.frame(raw)? {
+                        Some(Received::Body(incoming)) => {
+                            let _ = to_body.unbounded_send(Ok(incoming));
+                        }
+                        // Once the request stream is sent, nobody listens: the grant is not needed.
+                        Some(Received::Grant(more)) => {
+                            let _ = to_sender.unbounded_send(more);
+                        }
+                        None => {}
                     }
                     if reply == Reply::Done {
                         return Ok(());
@@ -98,14 +109,26 @@ async fn opened(
     }
 }
 
-/// Sends each request message as tonic's body yields it, then the end of stream.
-async fn send_requests(socket: &Socket, mut body: tonic::body::Body) -> Result<(), Status> {
+/// Sends each request message as tonic's body yields it, once the server has granted it (PROTOCOL.md,
+/// flow control) and the browser has room for it, then the end of stream. While it waits, tonic's
+/// body is not read: later requests wait wherever their writer put them (the page: its id queue).
+async fn send_requests(
+    socket: &Socket,
+    mut body: tonic::body::Body,
+    mut grants: UnboundedReceiver<u32>,
+) -> Result<(), Status> {
     let mut splitter = Splitter::default();
+    let mut credit = Credit::default();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let Ok(chunk) = frame?.into_data() else { continue };
         splitter.push(&chunk);
         while let Some(message) = splitter.next_frame() {
-            socket.send(&message?).await;
+            let message = message?;
+            if !credit.acquire(&mut grants).await {
+                // No grant can come any more: the call is ending, and the socket's events say how.
+                return std::future::pending().await;
+            }
+            socket.send(&message).await;
         }
     }
     if splitter.has_partial() {

@@ -1,11 +1,13 @@
 //! The pure half of a call over WebSocket: tonic's request body cut into message frames, the call's
-//! metadata, the server's frames read back into a gRPC response, and the window the reader grants.
-//! Nothing here touches the browser, so all of it is unit-tested natively.
+//! metadata, the server's frames read back into a gRPC response, the window the reader grants and
+//! the credit the server grants the sender. Nothing here touches the browser, so all of it is
+//! unit-tested natively.
 
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
 use grpc_ws::{Frame, INITIAL_WINDOW};
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, TE};
@@ -69,6 +71,57 @@ impl Window {
     }
 }
 
+/// The request messages the client may still send (PROTOCOL.md, flow control): `INITIAL_WINDOW` to
+/// start with, then as many more as the server grants. Taking one per message frame, and waiting
+/// while there is none, the client never sends more than it has been granted in total (the server
+/// ends a call that does with a protocol error), however slowly the call takes its requests: a
+/// pull-driven call such as `processOrders` stops taking ids while its responses wait for window.
+#[derive(Debug)]
+pub(super) struct Credit {
+    left: u64,
+}
+
+impl Default for Credit {
+    fn default() -> Self {
+        Credit { left: INITIAL_WINDOW.into() }
+    }
+}
+
+impl Credit {
+    /// The server granted `more` messages.
+    pub(super) fn grant(&mut self, more: u32) {
+        self.left = self.left.saturating_add(more.into());
+    }
+
+    /// Takes the credit for one message frame: `false`, and nothing taken, when there is none.
+    pub(super) fn take(&mut self) -> bool {
+        let some = self.left > 0;
+        self.left -= u64::from(some);
+        some
+    }
+
+    /// Takes the credit for one message frame, first waiting for the server's `grants` while there
+    /// is none: `false` if they end first (the call is over).
+    pub(super) async fn acquire(&mut self, grants: &mut (impl Stream<Item = u32> + Unpin)) -> bool {
+        while !self.take() {
+            match grants.next().await {
+                Some(more) => self.grant(more),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// What one server frame is for: the response body, or the sender of the requests.
+#[derive(Debug, PartialEq)]
+pub(super) enum Received {
+    /// For tonic, through the response body.
+    Body(Incoming),
+    /// A window update: the server grants this many more request messages ([`Credit`]).
+    Grant(u32),
+}
+
 /// A server frame, as the response body passes it to tonic.
 #[derive(Debug, PartialEq)]
 pub(super) enum Incoming {
@@ -90,11 +143,13 @@ pub(super) enum Reply {
 }
 
 impl Reply {
-    /// Reads one WebSocket message from the server.
-    pub(super) fn frame(&mut self, raw: Vec<u8>) -> Result<Option<Incoming>, Status> {
+    /// Reads one WebSocket message from the server. A window update may come at any time before
+    /// the trailers (a call may take requests before it answers), and leaves the reply where it is.
+    pub(super) fn frame(&mut self, raw: Vec<u8>) -> Result<Option<Received>, Status> {
         let frame = Frame::decode(&raw).map_err(|error| Status::internal(format!("grpc-ws: {error}")))?;
         let incoming = match (*self, frame) {
             (Reply::Done, _) => return Ok(None),
+            (_, Frame::WindowUpdate(more)) => return Ok(Some(Received::Grant(more))),
             (Reply::AwaitingHead, Frame::Headers(headers)) => {
                 *self = if headers.contains_key("grpc-status") { Reply::Done } else { Reply::Streaming };
                 Incoming::Head(headers)
@@ -108,11 +163,11 @@ impl Reply {
             (Reply::AwaitingHead, Frame::Message(_)) => {
                 return Err(Status::internal("grpc-ws: a message came before the response headers"));
             }
-            (_, Frame::EndOfStream | Frame::WindowUpdate(_)) => {
+            (_, Frame::EndOfStream) => {
                 return Err(Status::internal("grpc-ws: the server sent a frame only a client may send"));
             }
         };
-        Ok(Some(incoming))
+        Ok(Some(Received::Body(incoming)))
     }
 
     /// The status of a call whose WebSocket closed now, or `None` if the call was over already.
@@ -168,6 +223,9 @@ pub(crate) fn is_unanswered(status: &Status) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
     use http::HeaderValue;
 
     use super::*;
@@ -242,18 +300,23 @@ mod tests {
         assert_eq!(credit, 0, "a reader that stops reading stops the server");
     }
 
+    /// What `reply` makes of `frame`, for the response body.
+    fn for_body(reply: &mut Reply, frame: Vec<u8>) -> Option<Incoming> {
+        match reply.frame(frame) {
+            Ok(Some(Received::Body(incoming))) => Some(incoming),
+            other => panic!("not for the body: {other:?}"),
+        }
+    }
+
     #[test]
     fn a_reply_is_headers_messages_then_trailers() {
         let mut reply = Reply::default();
         let head = Frame::Headers(HeaderMap::new()).encode();
-        assert_eq!(reply.frame(head).ok().flatten(), Some(Incoming::Head(HeaderMap::new())));
+        assert_eq!(for_body(&mut reply, head), Some(Incoming::Head(HeaderMap::new())));
         let message = Frame::Message(Bytes::from_static(b"cmb-1")).encode();
-        assert_eq!(reply.frame(message.clone()).ok().flatten(), Some(Incoming::Message(Bytes::from(message))));
+        assert_eq!(for_body(&mut reply, message.clone()), Some(Incoming::Message(Bytes::from(message))));
         let trailers = headers(&[("grpc-status", "0")]);
-        assert_eq!(
-            reply.frame(Frame::Headers(trailers.clone()).encode()).ok().flatten(),
-            Some(Incoming::Trailers(trailers))
-        );
+        assert_eq!(for_body(&mut reply, Frame::Headers(trailers.clone()).encode()), Some(Incoming::Trailers(trailers)));
         assert_eq!(reply, Reply::Done);
         assert!(reply.closed(1000, "").is_none(), "a close after the trailers is the call's normal end");
     }
@@ -262,19 +325,89 @@ mod tests {
     fn trailers_only_end_the_call_at_once() {
         let mut reply = Reply::default();
         let trailers = headers(&[("grpc-status", "16"), ("grpc-message", "needs the write token")]);
-        assert_eq!(
-            reply.frame(Frame::Headers(trailers.clone()).encode()).ok().flatten(),
-            Some(Incoming::Head(trailers))
-        );
+        assert_eq!(for_body(&mut reply, Frame::Headers(trailers.clone()).encode()), Some(Incoming::Head(trailers)));
         assert_eq!(reply, Reply::Done);
+    }
+
+    #[test]
+    fn the_servers_window_updates_are_grants_for_the_sender_before_and_after_the_headers() {
+        let mut reply = Reply::default();
+        // A call may take requests, and grant more, before it answers.
+        assert_eq!(reply.frame(Frame::WindowUpdate(32).encode()).ok().flatten(), Some(Received::Grant(32)));
+        assert_eq!(reply, Reply::AwaitingHead, "a grant is not the answer");
+        for_body(&mut reply, Frame::Headers(HeaderMap::new()).encode());
+        assert_eq!(reply.frame(Frame::WindowUpdate(7).encode()).ok().flatten(), Some(Received::Grant(7)));
+        assert_eq!(reply, Reply::Streaming);
+        for_body(&mut reply, Frame::Headers(headers(&[("grpc-status", "0")])).encode());
+        assert_eq!(reply.frame(Frame::WindowUpdate(32).encode()).ok().flatten(), None, "the call is over");
     }
 
     #[test]
     fn frames_out_of_place_are_protocol_errors() {
         let message = Frame::Message(Bytes::from_static(b"x")).encode();
         assert!(Reply::AwaitingHead.frame(message).is_err(), "a message before the headers");
-        assert!(Reply::Streaming.frame(Frame::WindowUpdate(1).encode()).is_err());
+        assert!(Reply::Streaming.frame(Frame::EndOfStream.encode()).is_err(), "only a client half-closes");
+        assert!(Reply::AwaitingHead.frame(Frame::EndOfStream.encode()).is_err());
         assert!(Reply::Streaming.frame(vec![0, 0]).is_err(), "not a frame");
+        assert!(Reply::Streaming.frame(vec![0x20, 0, 0, 0, 2, 0, 1]).is_err(), "a short window update");
+    }
+
+    #[test]
+    fn the_sender_starts_with_the_initial_window_and_adds_each_grant() {
+        let mut credit = Credit::default();
+        assert_eq!((0..100).filter(|_| credit.take()).count(), 64);
+        assert!(!credit.take(), "none left: nothing taken");
+        credit.grant(32);
+        credit.grant(0);
+        assert_eq!((0..100).filter(|_| credit.take()).count(), 32);
+        credit.grant(u32::MAX);
+        credit.grant(u32::MAX);
+        assert_eq!(credit.left, 2 * u64::from(u32::MAX), "grants add up, whatever their size");
+    }
+
+    #[test]
+    fn the_sender_waits_for_a_grant_once_its_credit_is_spent() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let (grants, mut granted) = futures::channel::mpsc::unbounded::<u32>();
+        let mut credit = Credit::default();
+        for _ in 0..INITIAL_WINDOW {
+            assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(true), "within the window");
+        }
+        {
+            let mut waiting = pin!(credit.acquire(&mut granted));
+            assert!(waiting.as_mut().poll(&mut cx).is_pending(), "64 sent, none granted: the sender waits");
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            grants.unbounded_send(2).expect("the sender listens");
+            assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(true), "a grant lets one go");
+        }
+        assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(true), "and the other granted");
+        assert!(pin!(credit.acquire(&mut granted)).poll(&mut cx).is_pending());
+        drop(grants);
+        assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(false), "the call is over");
+    }
+
+    #[test]
+    fn a_client_sending_all_it_may_never_sends_more_than_the_server_granted() {
+        // The server takes ids now and then, granting 32 for every 32 taken (PROTOCOL.md), and stops
+        // taking them for a while; the client sends whenever it has credit.
+        let mut credit = Credit::default();
+        let (mut sent, mut taken, mut granted, mut most_ahead) = (0u64, 0u64, u64::from(INITIAL_WINDOW), 0);
+        for round in 0..10_000 {
+            while credit.take() {
+                sent += 1;
+            }
+            assert!(sent <= granted, "round {round}: {sent} sent, {granted} granted");
+            most_ahead = most_ahead.max(sent - taken);
+            if !(3_000..6_000).contains(&round) && round % 3 == 0 && taken < sent {
+                taken += 1;
+                if taken.is_multiple_of(32) {
+                    credit.grant(32);
+                    granted += 32;
+                }
+            }
+        }
+        assert_eq!(most_ahead, u64::from(INITIAL_WINDOW), "the client is never more than its window ahead");
+        assert!(taken > 2_000 && sent - taken <= u64::from(INITIAL_WINDOW), "{sent} sent, {taken} taken");
     }
 
     #[test]

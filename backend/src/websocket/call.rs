@@ -1,0 +1,294 @@
+//! One call over one WebSocket: the client's frames read at all times, the
+//! call run as the native request it stands for, its response written out
+//! as the client's window allows, flow control both ways.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use grpc_ws::{Frame, FrameError, INITIAL_WINDOW};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue};
+use http_body_util::BodyExt;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status};
+use tower::ServiceExt;
+
+use crate::calls::Protocol;
+
+/// How long a client may take to send its call's metadata.
+const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
+/// The server grants the client this many more request messages each time
+/// the call has taken as many.
+const GRANT: u32 = INITIAL_WINDOW / 2;
+/// How long the client gets to answer the server's Close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages waiting for the socket writer.
+const WRITE_QUEUE: usize = 64;
+/// Close codes (RFC 6455).
+const NORMAL: u16 = 1000;
+const PROTOCOL_ERROR: u16 = 1002;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Requests = mpsc::Sender<Result<Bytes, BoxError>>;
+
+/// Why a call ended before its response did.
+#[derive(Debug)]
+enum Ending {
+    /// The client closed the WebSocket (or it broke) before the trailers.
+    Cancelled,
+    /// The client broke the protocol: tell it why, then close.
+    ProtocolError(Status),
+}
+
+/// Serves one call to its end.
+pub(super) async fn serve(socket: WebSocket, calls: Router, path: String, peer: Option<ConnectInfo<SocketAddr>>) {
+    let (sink, mut incoming) = socket.split();
+    let (out, queued) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::spawn(write_out(sink, queued));
+    let close = match run(&mut incoming, &out, calls, path, peer).await {
+        None => Some(NORMAL),
+        Some(Ending::ProtocolError(status)) => {
+            let _ = out.send(headers_message(&trailers_of(&status))).await;
+            Some(if status.code() == Code::DeadlineExceeded { NORMAL } else { PROTOCOL_ERROR })
+        }
+        Some(Ending::Cancelled) => None,
+    };
+    if let Some(code) = close {
+        let _ = out.send(Message::Close(Some(CloseFrame { code, reason: "".into() }))).await;
+    }
+    drop(out);
+    let _ = writer.await;
+    if close.is_some() {
+        // The closing handshake: what the client sent meanwhile is read and
+        // dropped until its Close, so that the socket is not reset under it
+        // before it has read the trailers.
+        let drained = async {
+            while let Some(Ok(message)) = incoming.next().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
+    }
+}
+
+/// Runs the call: `None` once its response has been sent whole, else why it
+/// ended early (the call is then dropped mid-flight: cancelled).
+async fn run(
+    incoming: &mut SplitStream<WebSocket>,
+    out: &mpsc::Sender<Message>,
+    calls: Router,
+    path: String,
+    peer: Option<ConnectInfo<SocketAddr>>,
+) -> Option<Ending> {
+    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, next_frame(incoming)).await {
+        Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
+        Ok(Ok(None)) => return Some(Ending::Cancelled),
+        Ok(Ok(Some(_))) => {
+            return Some(protocol_error("the first frame of a call must be its headers"));
+        }
+        Ok(Err(status)) => return Some(Ending::ProtocolError(status)),
+        Err(_) => return Some(Ending::ProtocolError(Status::deadline_exceeded("grpc-ws: no call headers in time"))),
+    };
+    // The client may send at most INITIAL_WINDOW messages the call has not
+    // taken, so a queue that size never fills, and the socket is always read.
+    let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
+    let mut request = http::Request::post(path).body(request_body(taken, out.clone())).expect("a valid path");
+    *request.headers_mut() = call_headers(metadata);
+    // As a native call arrives; the gRPC-Web layer refuses plain gRPC over HTTP/1.1.
+    *request.version_mut() = http::Version::HTTP_2;
+    request.extensions_mut().insert(Protocol::WebSocket);
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(peer);
+    }
+    let window = Semaphore::new(INITIAL_WINDOW as usize);
+    tokio::select! {
+        ending = read_requests(incoming, requests, &window) => Some(ending),
+        () = respond(calls.oneshot(request), out, &window) => None,
+    }
+}
+
+/// The request body: the client's messages as the call takes them, granting
+/// the client more each time it has taken `GRANT`.
+fn request_body(taken: mpsc::Receiver<Result<Bytes, BoxError>>, out: mpsc::Sender<Message>) -> axum::body::Body {
+    let mut count = 0_u32;
+    let frames = ReceiverStream::new(taken).then(move |message| {
+        count = count.wrapping_add(1);
+        let grant = count.is_multiple_of(GRANT).then(|| out.clone());
+        async move {
+            if let Some(out) = grant {
+                let _ = out.send(Message::Binary(Frame::WindowUpdate(GRANT).encode().into())).await;
+            }
+            message.map(|message| http_body::Frame::data(grpc_ws::grpc_frame(&message)))
+        }
+    });
+    axum::body::Body::new(http_body_util::StreamBody::new(frames))
+}
+
+/// Reads the client's frames for as long as the call runs: messages for the
+/// call, its half-close, window updates; ends when the client goes or breaks
+/// the protocol.
+async fn read_requests(incoming: &mut SplitStream<WebSocket>, requests: Requests, window: &Semaphore) -> Ending {
+    let mut requests = Some(requests);
+    let ending = loop {
+        let frame = match next_frame(incoming).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break Ending::Cancelled,
+            Err(status) => break Ending::ProtocolError(status),
+        };
+        match frame {
+            Frame::Message(message) => match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
+                None => break protocol_error("a message after end of stream"),
+                Some(Err(TrySendError::Full(_))) => break protocol_error("the client sent more messages than granted"),
+                // Taken, or the call no longer reads requests (it answered early): either way, read on.
+                Some(Ok(()) | Err(TrySendError::Closed(_))) => {}
+            },
+            Frame::EndOfStream if requests.is_some() => requests = None,
+            Frame::EndOfStream => break protocol_error("end of stream twice"),
+            Frame::WindowUpdate(more) => window.add_permits(more.min(Semaphore::MAX_PERMITS as u32) as usize),
+            Frame::Headers(_) => break protocol_error("headers may only open a call"),
+        }
+    };
+    if let Some(requests) = requests {
+        // Before the half-close, an error in the request stream makes sure a
+        // handler cannot take the cancellation for one.
+        let _ = requests.try_send(Err("the client closed the WebSocket".into()));
+    }
+    ending
+}
+
+fn protocol_error(problem: &str) -> Ending {
+    Ending::ProtocolError(Status::internal(format!("grpc-ws: {problem}")))
+}
+
+/// The next frame, `None` when the socket closes or breaks.
+async fn next_frame(incoming: &mut SplitStream<WebSocket>) -> Result<Option<Frame>, Status> {
+    loop {
+        return match incoming.next().await {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Ok(None),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Text(_))) => Err(Status::internal("grpc-ws: frames are binary messages, not text")),
+            Some(Ok(Message::Binary(bytes))) => Frame::decode(&bytes)
+                .map(Some)
+                .map_err(|error: FrameError| Status::internal(format!("grpc-ws: {error}"))),
+        };
+    }
+}
+
+/// Sends the call's response: headers, each message as the window allows, trailers.
+async fn respond<F>(response: F, out: &mpsc::Sender<Message>, window: &Semaphore)
+where
+    F: Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    let Ok(response) = response.await;
+    let (parts, mut body) = response.into_parts();
+    if let Some(status) = Status::from_header_map(&parts.headers) {
+        // Trailers-only: the call failed before it answered.
+        let _ = out.send(headers_message(&trailers_of(&status))).await;
+        return;
+    }
+    let mut headers = parts.headers;
+    headers.remove(CONTENT_TYPE);
+    if out.send(headers_message(&headers)).await.is_err() {
+        return;
+    }
+    let mut buffer = BytesMut::new();
+    let trailers = loop {
+        match body.frame().await {
+            None => break trailers_of(&Status::internal("the call ended without a status")),
+            Some(Err(error)) => break trailers_of(&Status::internal(format!("the call failed: {error}"))),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    buffer.extend_from_slice(&data);
+                    while let Some(message) = grpc_ws::take_grpc_frame(&mut buffer) {
+                        let Ok(permit) = window.acquire().await else { return };
+                        permit.forget();
+                        // A message frame is a gRPC length-prefixed message, byte for byte.
+                        if out.send(Message::Binary(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        break trailers;
+                    }
+                }
+            },
+        }
+    };
+    let _ = out.send(headers_message(&trailers)).await;
+}
+
+/// Writes what is queued, in one flush per burst rather than one per message.
+async fn write_out(mut sink: SplitSink<WebSocket, Message>, mut queued: mpsc::Receiver<Message>) {
+    while let Some(message) = queued.recv().await {
+        if sink.feed(message).await.is_err() {
+            return;
+        }
+        while let Ok(message) = queued.try_recv() {
+            if sink.feed(message).await.is_err() {
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The native request headers of a call with this metadata.
+fn call_headers(metadata: HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &metadata {
+        let transport = matches!(
+            name.as_str(),
+            "content-type" | "te" | "host" | "connection" | "upgrade" | "content-length" | "transfer-encoding"
+        );
+        if !transport {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("te", HeaderValue::from_static("trailers"));
+    headers
+}
+
+fn trailers_of(status: &Status) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    if status.add_header(&mut trailers).is_err() {
+        trailers.insert("grpc-status", HeaderValue::from(Code::Internal as i32));
+    }
+    trailers
+}
+
+fn headers_message(headers: &HeaderMap) -> Message {
+    Message::Binary(Frame::Headers(headers.clone()).encode().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_headers_are_replaced_and_metadata_kept() {
+        let mut metadata = HeaderMap::new();
+        metadata.insert("authorization", HeaderValue::from_static("Bearer t"));
+        metadata.insert("content-type", HeaderValue::from_static("text/plain"));
+        metadata.insert("host", HeaderValue::from_static("elsewhere"));
+        let headers = call_headers(metadata);
+        assert_eq!(headers["authorization"], "Bearer t");
+        assert_eq!(headers["content-type"], "application/grpc");
+        assert!(!headers.contains_key("host"));
+    }
+}

@@ -1,0 +1,72 @@
+//! gRPC over WebSocket (`grpc-ws.v1`, specified in grpc-ws/PROTOCOL.md): one
+//! call per WebSocket, for browsers, which cannot stream a request any other
+//! way. Each call is turned into the native gRPC request it stands for and
+//! run through the same router, so the same per-call layer (write access,
+//! deadline, log line, metrics) and the same services handle it.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use grpc_ws::SUBPROTOCOL;
+use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use tokio_util::task::TaskTracker;
+
+use crate::origin::OriginPolicy;
+
+mod call;
+
+/// What the WebSocket endpoint needs: where to run calls, who may open them,
+/// and the calls in progress (so shutdown can wait for them).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    calls: Router,
+    origins: OriginPolicy,
+    max_message_bytes: usize,
+    open: TaskTracker,
+}
+
+impl Endpoint {
+    pub fn new(calls: Router, origins: OriginPolicy, max_message_bytes: usize, open: TaskTracker) -> Self {
+        Self { calls, origins, max_message_bytes, open }
+    }
+}
+
+/// Middleware: a WebSocket upgrade offering `grpc-ws.v1` becomes a call;
+/// every other request goes on.
+pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
+    let offers_grpc_ws =
+        request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"))
+            && request.headers().get_all(SEC_WEBSOCKET_PROTOCOL).iter().any(|value| {
+                value.to_str().is_ok_and(|offered| offered.split(',').any(|protocol| protocol.trim() == SUBPROTOCOL))
+            });
+    if !offers_grpc_ws {
+        return next.run(request).await;
+    }
+    let (mut parts, _) = request.into_parts();
+    if let Some(origin) = parts.headers.get(http::header::ORIGIN)
+        && !endpoint.origins.allows(origin, &parts)
+    {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+        let message =
+            format!("origin {origin} may not call this server; start it with --cors-origin {origin} to allow it");
+        return (http::StatusCode::FORBIDDEN, message).into_response();
+    }
+    let socket = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(socket) => socket,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let path = parts.uri.path().to_string();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied();
+    let open = endpoint.open.token();
+    // Room for the largest message the calls accept, so that the call's own
+    // check, with its clear status, is what refuses a bigger one.
+    let limit = endpoint.max_message_bytes.saturating_mul(2).saturating_add(1024);
+    socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
+        call::serve(socket, endpoint.calls, path, peer).await;
+        drop(open);
+    })
+}
