@@ -4,6 +4,7 @@
 # directory, starts it on a free port, runs the command with
 # ORDERMGT_TEST_POSTGRES_URL set to it, then stops it and removes it.
 # Usage: scripts/with-postgres.sh COMMAND [ARGS...]
+# The cluster runs with fsync off (it is thrown away); ORDERMGT_TEST_PG_FSYNC=on for benchmarks.
 set -euo pipefail
 
 pg_bin() {
@@ -39,7 +40,7 @@ trap stop EXIT
 as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
 as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" start >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${ORDERMGT_TEST_PG_FSYNC:-off} -c max_connections=400" start >/dev/null
 export ORDERMGT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export ORDERMGT_TEST_POSTGRES_DATA="$dir/data"
 echo "== PostgreSQL $("$bin/postgres" --version | awk '{print $3}') at $ORDERMGT_TEST_POSTGRES_URL"
