@@ -29,6 +29,7 @@ scripts/with-postgres.sh env ORDERMGT_REQUIRE_POSTGRES=1 cargo test --workspace 
 
 step "the server's integration tests over SQLite"
 ORDERMGT_TEST_DATABASE=sqlite cargo test --locked -p backend --tests
+rm -rf "${TMPDIR:-/tmp}"/ordermgt-test-* # the SQLite files of that run
 
 step "the server's integration tests over PostgreSQL"
 scripts/with-postgres.sh sh -c 'ORDERMGT_TEST_DATABASE="$ORDERMGT_TEST_POSTGRES_URL" ORDERMGT_REQUIRE_POSTGRES=1 exec cargo test --locked -p backend --tests'
