@@ -11,6 +11,10 @@ use crate::processing::BatchSize;
 
 /// The book's port.
 pub const DEFAULT_PORT: u16 = 50051;
+/// gRPC's customary largest message.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
+const DEFAULT_MAX_PENDING_IDS: u32 = crate::sessions::MAX_QUEUED_IDS as u32;
 
 /// ecommerce.OrderManagement over native gRPC and gRPC-Web, on one port.
 #[derive(Debug, Clone, Parser)]
@@ -63,16 +67,16 @@ pub struct Config {
 #[command(next_help_heading = "Limits")]
 pub struct Limits {
     /// Largest message accepted or sent, in bytes; a bigger one fails its call with RESOURCE_EXHAUSTED.
-    #[arg(long, env = "ORDERMGT_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, env = "ORDERMGT_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     pub max_message_bytes: usize,
 
     /// Calls one HTTP/2 connection may have open at once; clients queue the rest.
-    #[arg(long, env = "ORDERMGT_MAX_CONCURRENT_STREAMS", value_name = "N", default_value_t = 256)]
+    #[arg(long, env = "ORDERMGT_MAX_CONCURRENT_STREAMS", value_name = "N", default_value_t = DEFAULT_MAX_CONCURRENT_STREAMS)]
     pub max_concurrent_streams: u32,
 
     /// Order ids a browser processing session may have waiting unread; more fail with RESOURCE_EXHAUSTED.
     /// (A native processOrders stream needs no such limit: HTTP/2 flow control holds its client back.)
-    #[arg(long, env = "ORDERMGT_MAX_PENDING_IDS", value_name = "N", default_value_t = 256,
+    #[arg(long, env = "ORDERMGT_MAX_PENDING_IDS", value_name = "N", default_value_t = DEFAULT_MAX_PENDING_IDS,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_pending_ids: u32,
 
@@ -88,9 +92,9 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_message_bytes: 4 * 1024 * 1024,
-            max_concurrent_streams: 256,
-            max_pending_ids: 256,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+            max_pending_ids: DEFAULT_MAX_PENDING_IDS,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
         }

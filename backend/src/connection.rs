@@ -4,17 +4,15 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::tls::Tls;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use http::Request;
-use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -67,7 +65,14 @@ where
             let response = router.clone().oneshot(request);
             async move {
                 let response = response.await?;
-                Ok::<_, Infallible>(response.map(|body| axum::body::Body::new(Busy { body, _busy: busy })))
+                // The guard lives, and the connection stays busy, until the body is done.
+                let body = |body: axum::body::Body| {
+                    axum::body::Body::new(body.map_frame(move |frame| {
+                        let _busy = &busy;
+                        frame
+                    }))
+                };
+                Ok::<_, Infallible>(response.map(body))
             }
         })
     };
@@ -150,30 +155,6 @@ impl Drop for BusyGuard {
     fn drop(&mut self) {
         (self.0).0.open.fetch_sub(1, Ordering::Relaxed);
         self.0.touch();
-    }
-}
-
-/// A response body that keeps its connection busy until it is done.
-#[derive(Debug)]
-struct Busy<B> {
-    body: B,
-    _busy: BusyGuard,
-}
-
-impl<B: Body + Unpin> Body for Busy<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
     }
 }
 

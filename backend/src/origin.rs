@@ -77,6 +77,13 @@ impl OriginPolicy {
         self.listed.iter().any(|listed| listed.0 == "*" || listed.0 == origin) || is_same_origin(&origin, request)
     }
 
+    /// The answer to a request whose `Origin` may not call, if it has such a one:
+    /// HTTP 403 with `grpc-status` 7 and a message naming the flag that would allow it.
+    pub fn refusal(&self, request: &Parts) -> Option<Response> {
+        let origin = request.headers.get(ORIGIN)?;
+        (!self.allows(origin, request)).then(|| refusal(origin))
+    }
+
     /// CORS headers for the allowed origins, with what gRPC-Web needs a browser to send and read.
     pub fn cors_layer(&self) -> CorsLayer {
         let policy = self.clone();
@@ -114,10 +121,8 @@ fn is_same_origin(origin: &str, request: &Parts) -> bool {
 /// the service see it. Requests without `Origin` (native clients) pass.
 pub async fn refuse_foreign_origins(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    if let Some(origin) = parts.headers.get(ORIGIN)
-        && !policy.allows(origin, &parts)
-    {
-        return refusal(origin);
+    if let Some(refused) = policy.refusal(&parts) {
+        return refused;
     }
     next.run(Request::from_parts(parts, body)).await
 }

@@ -93,7 +93,9 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
     let new = migrate(&pool, migrations, &shown).await?;
     let store = SqlStore::new(pool);
     if new {
-        seed(&store).await.map_err(|reason| OpenError::Seed { url: shown.clone(), reason })?;
+        // The book's sample orders, into a new database only.
+        let seeded = store.insert_missing(sample_orders()).await;
+        seeded.map_err(|error| OpenError::Seed { url: shown.clone(), reason: error.to_string() })?;
     }
     Ok(store)
 }
@@ -113,28 +115,6 @@ async fn migrate(pool: &AnyPool, migrations: &'static [(i64, &str, &str)], url: 
     drop(connection);
     migrator.run(pool).await.map_err(failed)?;
     Ok(applied.is_empty())
-}
-
-/// The book's sample orders, into a new database. Two servers starting on
-/// one new database at once may both try: an order already there is skipped.
-async fn seed(store: &SqlStore) -> Result<(), String> {
-    let mut transaction = store.pool().begin().await.map_err(|error| error.to_string())?;
-    for order in sample_orders() {
-        let items = serde_json::to_string(&order.items).expect("strings serialize");
-        sqlx::query(
-            "INSERT INTO orders (id, items, description, price, destination) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(order.id)
-        .bind(items)
-        .bind(order.description)
-        .bind(f64::from(order.price))
-        .bind(order.destination)
-        .execute(&mut *transaction)
-        .await
-        .map_err(|error| error.to_string())?;
-    }
-    transaction.commit().await.map_err(|error| error.to_string())
 }
 
 /// The migrations compiled into the binary.

@@ -31,6 +31,17 @@ impl SqlStore {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Adds `orders` in one transaction, skipping any whose id is taken: two
+    /// servers seeding one new database at once both succeed.
+    pub(super) async fn insert_missing(&self, orders: Vec<Order>) -> Result<(), sqlx::Error> {
+        let query = format!("INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING");
+        let mut transaction = self.pool.begin().await?;
+        for order in &orders {
+            bind(sqlx::query(&query), order).execute(&mut *transaction).await?;
+        }
+        transaction.commit().await
+    }
 }
 
 #[async_trait]

@@ -47,13 +47,8 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
         return next.run(request).await;
     }
     let (mut parts, _) = request.into_parts();
-    if let Some(origin) = parts.headers.get(http::header::ORIGIN)
-        && !endpoint.origins.allows(origin, &parts)
-    {
-        let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
-        let message =
-            format!("origin {origin} may not call this server; start it with --cors-origin {origin} to allow it");
-        return (http::StatusCode::FORBIDDEN, message).into_response();
+    if let Some(refused) = endpoint.origins.refusal(&parts) {
+        return refused;
     }
     let socket = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(socket) => socket,
