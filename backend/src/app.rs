@@ -1,6 +1,7 @@
 //! The HTTP application: the gRPC services (native and gRPC-Web) behind origin
 //! checks, and the page's static files for every other path.
 
+use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,12 +11,12 @@ use axum::routing::get;
 use ordermgt_proto::order_management_server::OrderManagementServer;
 use ordermgt_proto::order_management_web_server::OrderManagementWebServer;
 use tokio_util::task::TaskTracker;
-use tonic::service::{LayerExt, Routes};
+use tonic::service::LayerExt;
 use tonic_web::GrpcWebLayer;
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder};
 
 use crate::auth::WriteAccess;
-use crate::calls::{self, CallLayer};
+use crate::calls::{self, CallLayer, CallService, ObservedBody};
 use crate::config::{Config, Limits};
 use crate::health::Health;
 use crate::metrics::{self, Metrics};
@@ -53,7 +54,7 @@ impl App {
     /// An app over the store `config` names (`--database-url`), opened,
     /// migrated and, when new, seeded.
     pub async fn open(config: &Config) -> Result<Self, crate::store::database::OpenError> {
-        let store = crate::store::database::open(&config.database_url()).await?;
+        let store = crate::store::database::open(&config.database_url(), config.cache_bytes).await?;
         Ok(Self::with_store(config, store))
     }
 
@@ -95,6 +96,29 @@ impl App {
     /// and over gRPC-Web; server reflection (v1 and v1alpha) natively;
     /// Prometheus metrics at `/metrics`; and, for any other path, the page.
     pub fn router(&self) -> Router {
+        self.routes().full
+    }
+
+    /// What connections serve: [`App::router`], with a short way through for
+    /// native gRPC calls (see [`Front`]).
+    pub fn service(&self) -> Front {
+        let Routes { calls, full } = self.routes();
+        let books = self.call_layer().layer(self.order_management());
+        Front { books, calls, full }
+    }
+
+    fn call_layer(&self) -> CallLayer {
+        CallLayer::new(self.metrics.clone(), self.write_access.clone(), self.limits.request_timeout)
+    }
+
+    fn order_management(&self) -> OrderManagementServer<OrderService> {
+        let max_message = self.limits.max_message_bytes;
+        OrderManagementServer::new(self.service.clone())
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message)
+    }
+
+    fn routes(&self) -> Routes {
         // Every gRPC call, native or gRPC-Web, passes the same per-call layer
         // (write access, deadline, log line, metrics). GrpcWebLayer wraps the
         // gRPC services alone: around the static files it would answer every
@@ -102,12 +126,10 @@ impl App {
         let grpc = ServiceBuilder::new()
             .map_request(calls::mark_protocol)
             .layer(GrpcWebLayer::new())
-            .layer(CallLayer::new(self.metrics.clone(), self.write_access.clone(), self.limits.request_timeout))
+            .layer(self.call_layer())
             .into_inner();
         let max_message = self.limits.max_message_bytes;
-        let order_management = OrderManagementServer::new(self.service.clone())
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
+        let order_management = self.order_management();
         let order_management_web = OrderManagementWebServer::new(self.web_service.clone())
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message);
@@ -116,26 +138,25 @@ impl App {
                 .register_encoded_file_descriptor_set(ordermgt_proto::FILE_DESCRIPTOR_SET)
                 .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         };
-        let calls = Routes::new(grpc.named_layer(order_management))
+        let calls = tonic::service::Routes::new(grpc.named_layer(order_management))
             .add_service(grpc.named_layer(order_management_web))
             .add_service(grpc.named_layer(self.health.service()))
             .add_service(grpc.named_layer(reflection().build_v1().expect("our own descriptors are valid")))
             .add_service(grpc.named_layer(reflection().build_v1alpha().expect("our own descriptors are valid")))
             .prepare()
-            .into_axum_router();
+            .into_axum_router()
+            .fallback(unimplemented);
         // Calls over WebSocket become native requests to the same routes.
-        let websocket = websocket::Endpoint::new(
-            calls.clone().fallback(unimplemented),
-            self.origins.clone(),
-            max_message,
-            self.websocket_calls.clone(),
-        );
-        calls
+        let websocket =
+            websocket::Endpoint::new(calls.clone(), self.origins.clone(), max_message, self.websocket_calls.clone());
+        let full = calls
+            .clone()
             .layer(self.origins.cors_layer())
             .route("/metrics", get(metrics::exposition).with_state(self.metrics.clone()))
             .layer(middleware::from_fn_with_state(self.origins.clone(), refuse_foreign_origins))
             .fallback_service(page::router(self.web_dir.clone()).layer(middleware::from_fn(unknown_grpc_method)))
-            .layer(middleware::from_fn_with_state(websocket, websocket::upgrade))
+            .layer(middleware::from_fn_with_state(websocket, websocket::upgrade));
+        Routes { calls, full }
     }
 
     /// The calls open over WebSocket, which outlive their connections' HTTP handling.
@@ -178,6 +199,67 @@ impl App {
     /// Where the page's files are served from.
     pub fn web_dir(&self) -> &std::path::Path {
         &self.web_dir
+    }
+}
+
+/// The gRPC routes alone, and everything the server serves.
+struct Routes {
+    calls: Router,
+    full: Router,
+}
+
+/// The server's front door. A native gRPC call (gRPC content type, not
+/// gRPC-Web, no `Origin`, no upgrade) skips what only browsers need (the
+/// WebSocket upgrade, the origin check, CORS, the gRPC-Web translation);
+/// those of the book's service go straight to it. Everything else goes
+/// through the full router. Same answers, under two thirds of the work per call.
+#[derive(Debug, Clone)]
+pub struct Front {
+    books: CallService<OrderManagementServer<OrderService>>,
+    calls: Router,
+    full: Router,
+}
+
+/// The path prefix of the book's service.
+const BOOKS: &str = "/ecommerce.OrderManagement/";
+
+type BooksFuture = futures::future::Map<
+    <CallService<OrderManagementServer<OrderService>> as tower::Service<http::Request<axum::body::Body>>>::Future,
+    fn(
+        Result<http::Response<ObservedBody<tonic::body::Body>>, Infallible>,
+    ) -> Result<axum::response::Response, Infallible>,
+>;
+
+impl<B> tower::Service<http::Request<B>> for Front
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError> + Send + 'static,
+{
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = futures::future::Either<BooksFuture, axum::routing::future::RouteFuture<Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use futures::FutureExt;
+        let headers = request.headers();
+        let native_grpc = headers.get(http::header::CONTENT_TYPE).is_some_and(|value| {
+            let value = value.as_bytes();
+            value.starts_with(b"application/grpc") && !value.starts_with(b"application/grpc-web")
+        }) && !headers.contains_key(http::header::ORIGIN)
+            && !headers.contains_key(http::header::UPGRADE);
+        if !native_grpc {
+            return futures::future::Either::Right(self.full.call(request));
+        }
+        if !request.uri().path().starts_with(BOOKS) {
+            return futures::future::Either::Right(self.calls.call(request));
+        }
+        let into_axum: fn(Result<http::Response<ObservedBody<tonic::body::Body>>, Infallible>) -> _ =
+            |response| response.map(|response| response.map(axum::body::Body::new));
+        futures::future::Either::Left(tower::Service::call(&mut self.books.clone(), request).map(into_axum))
     }
 }
 

@@ -17,7 +17,7 @@ use tower::{Layer, Service};
 
 use crate::auth::WriteAccess;
 use crate::methods::{self, Kind, Method};
-use crate::metrics::{MethodLabels, Metrics, code_name};
+use crate::metrics::{Metrics, code_name};
 
 /// Which wire protocol a call arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,17 @@ pub fn mark_protocol<B>(mut request: Request<B>) -> Request<B> {
         .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc-web"));
     request.extensions_mut().insert(if grpc_web { Protocol::GrpcWeb } else { Protocol::Grpc });
     request
+}
+
+/// The client's address as the log line shows it: written once per
+/// connection, not once per call.
+#[derive(Debug, Clone)]
+pub struct PeerName(pub std::sync::Arc<str>);
+
+impl PeerName {
+    pub fn of(peer: SocketAddr) -> Self {
+        Self(peer.to_string().into())
+    }
 }
 
 /// The per-call policy shared by every gRPC service.
@@ -86,6 +97,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CallService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
+    S::Error: Send,
     ReqBody: Send + 'static,
     ResBody: Body + Default + Send + 'static,
 {
@@ -108,10 +120,14 @@ where
                 return Ok(call.respond(status.into_http()));
             }
             let deadline = deadline(call.method.map(|method| method.kind), policy.unary_timeout, request.headers());
-            let response = inner.call(request);
-            let response = match deadline {
-                None => response.await?,
-                Some(deadline) => match tokio::time::timeout(deadline, response).await {
+            let mut response = std::pin::pin!(inner.call(request));
+            // An answer ready at once needs no timer (most unary calls: a
+            // timer costs more to set than they take).
+            let ready = futures::poll!(response.as_mut());
+            let response = match (ready, deadline) {
+                (Poll::Ready(response), _) => response?,
+                (Poll::Pending, None) => response.await?,
+                (Poll::Pending, Some(deadline)) => match tokio::time::timeout(deadline, response).await {
                     Ok(response) => response?,
                     Err(_) => {
                         let status = Status::deadline_exceeded(format!(
@@ -161,8 +177,7 @@ fn parse_grpc_timeout(value: &[u8]) -> Option<Duration> {
 struct Call {
     path: Cow<'static, str>,
     method: Option<&'static Method>,
-    labels: MethodLabels,
-    peer: Option<SocketAddr>,
+    peer: Option<PeerName>,
     protocol: Protocol,
     started: Instant,
     metrics: Metrics,
@@ -175,13 +190,15 @@ impl Call {
             Some(method) => Cow::Borrowed(method.path.as_str()),
             None => Cow::Owned(request.uri().path().to_string()),
         };
-        let labels = MethodLabels::of(method);
-        metrics.call_started(&labels);
+        metrics.call_started(method);
         Self {
             path,
             method,
-            labels,
-            peer: request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0),
+            peer: request
+                .extensions()
+                .get::<PeerName>()
+                .cloned()
+                .or_else(|| request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| PeerName::of(info.0))),
             protocol: request.extensions().get::<Protocol>().copied().unwrap_or(Protocol::Grpc),
             started: Instant::now(),
             metrics,
@@ -203,8 +220,8 @@ impl Call {
             Some(status) => (status.code(), status.message()),
             None => (Code::Cancelled, "the call ended before its status was sent"),
         };
-        self.metrics.call_handled(&self.labels, code, took);
-        let peer = self.peer.map(|peer| peer.to_string()).unwrap_or_else(|| "-".into());
+        self.metrics.call_handled(self.method, code, took);
+        let peer = self.peer.as_ref().map_or("-", |peer| &peer.0);
         let duration_ms = (took.as_secs_f64() * 1e6).round() / 1e3;
         let (method, protocol, code) = (self.path.as_ref(), self.protocol.as_str(), code_name(code));
         match status.as_ref().map(Status::code) {
@@ -220,6 +237,10 @@ impl Call {
 /// The status in `headers` (response headers or trailers), put the way the
 /// gRPC specification says where tonic says it otherwise.
 fn settle(headers: &mut HeaderMap) -> Option<Status> {
+    // Most calls end OK: no need to copy the trailers into a Status for that.
+    if headers.get("grpc-status").is_some_and(|code| code.as_bytes() == b"0") {
+        return Some(Status::new(Code::Ok, String::new()));
+    }
     let status = Status::from_header_map(headers)?;
     let Some(respelled) = respell(&status) else { return Some(status) };
     if respelled.add_header(headers).is_err() {

@@ -1,22 +1,30 @@
 //! One client connection: its TLS handshake, HTTP/1.1 or HTTP/2 by what the
-//! client speaks, the peer address handed to each call, and closing it when
-//! it has sat idle too long or the server shuts down.
+//! client speaks (the HTTP/2 preface, whatever ALPN said), the peer address
+//! handed to each call, and closing it when it has sat idle too long or the
+//! server shuts down.
 
 use std::convert::Infallible;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::app::Front;
+use crate::calls::PeerName;
+use crate::http2;
+use crate::metrics::Metrics;
 use crate::tls::Tls;
-use axum::Router;
 use axum::extract::ConnectInfo;
+use bytes::{Buf, Bytes, BytesMut};
 use http::Request;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -25,13 +33,20 @@ use tower::ServiceExt;
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What every HTTP/2 client sends first (RFC 9113, 3.4).
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// What every connection of one server shares.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub(crate) http: auto::Builder<TokioExecutor>,
-    pub(crate) router: Router,
+    pub(crate) http1: http1::Builder,
+    pub(crate) http2: http2::Settings,
+    /// How long a client may take to say which HTTP it speaks (and, on HTTP/1.1, to send its headers).
+    pub(crate) first_bytes_timeout: Duration,
+    pub(crate) router: Front,
     pub(crate) tls: Option<Tls>,
     pub(crate) idle_timeout: Duration,
+    pub(crate) metrics: Metrics,
     /// Turns true when the server begins to shut down.
     pub(crate) closing: watch::Receiver<bool>,
 }
@@ -52,15 +67,47 @@ pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketA
     }
 }
 
-async fn serve_http<I>(shared: &Connection, io: I, peer: SocketAddr)
+async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let first = match tokio::time::timeout(shared.first_bytes_timeout, read_preface(&mut io)).await {
+        Ok(Ok(first)) => first,
+        Ok(Err(error)) => return tracing::debug!(%peer, "connection ended before its first request: {error}"),
+        Err(_) => {
+            return tracing::debug!(%peer, "closing a connection silent for {:?}", shared.first_bytes_timeout);
+        }
+    };
+    let http2 = first.as_ref() == HTTP2_PREFACE;
+    let io = Rewind { first, io };
     let activity = Activity::default();
+    if http2 {
+        http2::serve(shared, io, peer, activity).await;
+    } else {
+        serve_http1(shared, io, peer, activity).await;
+    }
+}
+
+/// Reads until the bytes are the HTTP/2 preface or cannot become it.
+async fn read_preface<I: AsyncRead + Unpin>(io: &mut I) -> io::Result<Bytes> {
+    let mut first = BytesMut::with_capacity(HTTP2_PREFACE.len());
+    while first.len() < HTTP2_PREFACE.len() && HTTP2_PREFACE.starts_with(&first) {
+        if io.read_buf(&mut first).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(first.freeze())
+}
+
+async fn serve_http1<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let service = {
-        let (router, activity) = (shared.router.clone(), activity.clone());
+        let (router, activity, peer_name) = (shared.router.clone(), activity.clone(), PeerName::of(peer));
         hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            request.extensions_mut().insert(peer_name.clone());
             let busy = activity.begin();
             let response = router.clone().oneshot(request);
             async move {
@@ -76,7 +123,7 @@ where
             }
         })
     };
-    let connection = shared.http.serve_connection_with_upgrades(TokioIo::new(io), service);
+    let connection = shared.http1.serve_connection(TokioIo::new(io), service).with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let mut closing = shared.closing.clone();
     let mut winding_down = false;
@@ -84,7 +131,7 @@ where
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
-                    tracing::debug!(%peer, "connection ended: {error}");
+                    report_http1(&shared.metrics, peer, &error);
                 }
                 return;
             }
@@ -101,11 +148,75 @@ where
     }
 }
 
+/// Logs and counts an HTTP/1.1 connection that ended in error. A client that
+/// hangs up between requests is no error; one that sends what is not HTTP,
+/// or stops halfway through a message, is.
+fn report_http1(metrics: &Metrics, peer: SocketAddr, error: &hyper::Error) {
+    let reason = if error.is_parse() || error.is_parse_status() {
+        "parse"
+    } else if error.is_timeout() {
+        "timeout"
+    } else if error.is_incomplete_message() {
+        "incomplete_message"
+    } else if error.is_body_write_aborted() || error.is_canceled() || error.is_closed() {
+        "closed"
+    } else {
+        "io"
+    };
+    metrics.connection_error("http1", if reason == "parse" { "server" } else { "client" }, reason);
+    tracing::info!(%peer, reason, "HTTP/1.1 connection ended: {error}");
+}
+
+/// The bytes read to tell HTTP/2 from HTTP/1.1, handed back before the rest.
+#[derive(Debug)]
+struct Rewind<I> {
+    first: Bytes,
+    io: I,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Rewind<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if self.first.has_remaining() {
+            let n = self.first.len().min(buf.remaining());
+            buf.put_slice(&self.first[..n]);
+            self.first.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Rewind<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 /// How many requests of one connection are in flight (responses included
 /// until their last byte is sent), and when that count last changed. Plain
 /// atomics: requests pay two increments, and only the idle check looks.
 #[derive(Debug, Clone)]
-struct Activity(Arc<Counts>);
+pub(crate) struct Activity(Arc<Counts>);
 
 #[derive(Debug)]
 struct Counts {
@@ -122,7 +233,7 @@ impl Default for Activity {
 }
 
 impl Activity {
-    fn begin(&self) -> BusyGuard {
+    pub(crate) fn begin(&self) -> BusyGuard {
         self.0.open.fetch_add(1, Ordering::Relaxed);
         self.touch();
         BusyGuard(self.clone())
@@ -135,7 +246,7 @@ impl Activity {
 
     /// Resolves once nothing has been in flight for `period`, checked a few
     /// times per period.
-    async fn idle_for(&self, period: Duration) {
+    pub(crate) async fn idle_for(&self, period: Duration) {
         let check_every = (period / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
         loop {
             tokio::time::sleep(check_every).await;
@@ -149,7 +260,7 @@ impl Activity {
 }
 
 #[derive(Debug)]
-struct BusyGuard(Activity);
+pub(crate) struct BusyGuard(Activity);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {

@@ -10,6 +10,8 @@ pub mod config;
 mod connection;
 pub mod error;
 pub mod health;
+mod http2;
+pub mod logs;
 pub mod methods;
 pub mod metrics;
 pub mod order;

@@ -8,25 +8,37 @@ use std::process::ExitCode;
 
 use backend::auth::{WriteAccess, WriteToken};
 use backend::config::LogFormat;
+use backend::logs::{LineFormat, Shape};
 use backend::tls::Tls;
 use backend::{App, Config};
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: a fifth less time in allocation than glibc's under this server's
+/// load of small, short-lived allocations (see the README's performance section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    // A line per call: written by a thread of its own, so calls never wait on
-    // the terminal or pipe (it blocks rather than drops when it falls behind).
-    let (stdout, _flush_on_exit) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stdout());
+    // A line per call, appended to a buffer a thread of its own writes out
+    // in batches: calls never wait on the terminal or pipe (see logs.rs).
+    let (stdout, _flush_on_exit) = match backend::logs::spawn(std::io::stdout()) {
+        Ok(sink) => sink,
+        Err(error) => {
+            eprintln!("ordermgt-server: cannot start the log writer: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(stdout);
-    match config.log_format {
-        LogFormat::Human => logs.with_ansi(std::io::stdout().is_terminal()).init(),
-        LogFormat::Json => logs.json().flatten_event(true).init(),
-    }
+    let shape = match config.log_format {
+        LogFormat::Human => Shape::Human,
+        LogFormat::Json => Shape::Json,
+    };
+    logs.with_ansi(shape == Shape::Human && std::io::stdout().is_terminal()).event_format(LineFormat(shape)).init();
     // The quick checks first (files, the port), then the database.
     let (tls, write_access) = match security(&config) {
         Ok(security) => security,

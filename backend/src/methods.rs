@@ -48,6 +48,8 @@ pub struct Method {
     /// `addOrder`.
     pub name: String,
     pub kind: Kind,
+    /// Its place in the table, from 0 to [`count`] - 1: per-method state is kept in arrays.
+    pub index: usize,
 }
 
 /// The methods that change stored orders; with a write token set, only
@@ -78,8 +80,9 @@ static CATALOG: LazyLock<HashMap<String, Method>> = LazyLock::new(|| {
                         (true, true) => Kind::BidiStream,
                     };
                     let path = format!("/{service_name}/{}", method.name());
-                    let entry =
-                        Method { path: path.clone(), service: service_name.clone(), name: method.name().into(), kind };
+                    let index = methods.len();
+                    let name = method.name().into();
+                    let entry = Method { path: path.clone(), service: service_name.clone(), name, kind, index };
                     methods.insert(path, entry);
                 }
             }
@@ -93,9 +96,9 @@ pub fn lookup(path: &str) -> Option<&'static Method> {
     CATALOG.get(path)
 }
 
-/// Every method served.
-pub fn all() -> impl Iterator<Item = &'static Method> {
-    CATALOG.values()
+/// How many methods are served.
+pub fn count() -> usize {
+    CATALOG.len()
 }
 
 /// Whether the method at `path` changes stored orders.

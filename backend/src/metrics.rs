@@ -4,7 +4,7 @@
 //! `grpc_server_handled_total`, `grpc_server_handling_seconds`), so existing
 //! gRPC dashboards work unchanged; the order metrics are ours (`ordermgt_*`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::http::header::CONTENT_TYPE;
@@ -40,6 +40,20 @@ impl MethodLabels {
     }
 }
 
+/// What ended a connection abnormally, or reset a stream.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionErrorLabels {
+    protocol: &'static str,
+    initiator: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StreamResetLabels {
+    initiator: &'static str,
+    reason: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HandledLabels {
     grpc_service: &'static str,
@@ -62,6 +76,20 @@ struct Inner {
     orders_shipped: Counter,
     shipments_emitted: Counter,
     rejected_ids: Counter,
+    connection_errors: Family<ConnectionErrorLabels, Counter>,
+    stream_resets: Family<StreamResetLabels, Counter>,
+    /// Each method's series, found once: index [`Method::index`], and last for unknown paths.
+    per_method: Box<[MethodSeries]>,
+}
+
+/// The series of one method, taken from the families on first use (so that
+/// only methods called appear) and kept, so a call costs no label hashing.
+#[derive(Debug, Default)]
+struct MethodSeries {
+    started: OnceLock<Counter>,
+    seconds: OnceLock<Histogram>,
+    /// By `tonic::Code` as a number, 0 to 16.
+    handled: [OnceLock<Counter>; 17],
 }
 
 impl Default for Metrics {
@@ -102,6 +130,20 @@ impl Default for Metrics {
             "Order ids refused by processing: unknown, empty or already pending",
             Counter::clone(&rejected_ids),
         );
+        registry.register_collector(Box::new(LogLinesDropped));
+        let connection_errors = Family::default();
+        registry.register(
+            "ordermgt_connection_errors",
+            "Connections ended abnormally: GOAWAY with an error sent or received, protocol errors, resets, by protocol, \
+             which side began it and why",
+            connection_errors.clone(),
+        );
+        let stream_resets = Family::default();
+        registry.register(
+            "ordermgt_http2_stream_resets",
+            "HTTP/2 streams reset for an error (not a client's cancellation), by which side reset it and why",
+            stream_resets.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             started,
@@ -111,24 +153,45 @@ impl Default for Metrics {
             orders_shipped,
             shipments_emitted,
             rejected_ids,
+            connection_errors,
+            stream_resets,
+            per_method: (0..=crate::methods::count()).map(|_| MethodSeries::default()).collect(),
         }))
     }
 }
 
 impl Metrics {
-    pub fn call_started(&self, method: &MethodLabels) {
-        self.0.started.get_or_create(method).inc();
+    pub fn call_started(&self, method: Option<&'static Method>) {
+        let series = self.series(method);
+        series.started.get_or_init(|| self.0.started.get_or_create(&MethodLabels::of(method)).clone()).inc();
     }
 
-    pub fn call_handled(&self, method: &MethodLabels, code: tonic::Code, took: Duration) {
-        let handled = HandledLabels {
-            grpc_service: method.grpc_service,
-            grpc_method: method.grpc_method,
-            grpc_type: method.grpc_type,
-            grpc_code: code_name(code),
-        };
-        self.0.handled.get_or_create(&handled).inc();
-        self.0.handling_seconds.get_or_create(method).observe(took.as_secs_f64());
+    pub fn call_handled(&self, method: Option<&'static Method>, code: tonic::Code, took: Duration) {
+        let series = self.series(method);
+        let handled = series.handled.get(code as usize).map(|counter| {
+            counter.get_or_init(|| {
+                let labels = MethodLabels::of(method);
+                let handled = HandledLabels {
+                    grpc_service: labels.grpc_service,
+                    grpc_method: labels.grpc_method,
+                    grpc_type: labels.grpc_type,
+                    grpc_code: code_name(code),
+                };
+                self.0.handled.get_or_create(&handled).clone()
+            })
+        });
+        if let Some(handled) = handled {
+            handled.inc();
+        }
+        let seconds =
+            series.seconds.get_or_init(|| self.0.handling_seconds.get_or_create(&MethodLabels::of(method)).clone());
+        seconds.observe(took.as_secs_f64());
+    }
+
+    fn series(&self, method: Option<&'static Method>) -> &MethodSeries {
+        let unknown = self.0.per_method.len() - 1;
+        let index = method.map_or(unknown, |method| method.index.min(unknown));
+        &self.0.per_method[index]
     }
 
     /// Open processing streams, counted by the guards it hands out.
@@ -145,12 +208,40 @@ impl Metrics {
         self.0.rejected_ids.inc();
     }
 
+    /// A connection ended abnormally: `protocol` is `h2` or `http1`, `initiator` `client` or `server`.
+    pub fn connection_error(&self, protocol: &'static str, initiator: &'static str, reason: &'static str) {
+        self.0.connection_errors.get_or_create(&ConnectionErrorLabels { protocol, initiator, reason }).inc();
+    }
+
+    /// An HTTP/2 stream was reset for an error.
+    pub fn stream_reset(&self, initiator: &'static str, reason: &'static str) {
+        self.0.stream_resets.get_or_create(&StreamResetLabels { initiator, reason }).inc();
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.0.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+}
+
+/// Log lines dropped because standard output was blocked (see [`crate::logs`]).
+#[derive(Debug)]
+struct LogLinesDropped;
+
+impl prometheus_client::collector::Collector for LogLinesDropped {
+    fn encode(&self, mut encoder: prometheus_client::encoding::DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        let dropped = prometheus_client::metrics::counter::ConstCounter::new(crate::logs::dropped());
+        let metric = encoder.encode_descriptor(
+            "ordermgt_log_lines_dropped",
+            "Log lines dropped because standard output was not being read",
+            None,
+            dropped.metric_type(),
+        )?;
+        dropped.encode(metric)
     }
 }
 
@@ -230,9 +321,9 @@ mod tests {
     #[test]
     fn calls_are_exposed_by_method_and_code() {
         let metrics = Metrics::default();
-        let get_order = MethodLabels::of(methods::lookup("/ecommerce.OrderManagement/getOrder"));
-        metrics.call_started(&get_order);
-        metrics.call_handled(&get_order, tonic::Code::NotFound, Duration::from_millis(2));
+        let get_order = methods::lookup("/ecommerce.OrderManagement/getOrder");
+        metrics.call_started(get_order);
+        metrics.call_handled(get_order, tonic::Code::NotFound, Duration::from_millis(2));
         metrics.shipped(2, 3);
         let text = metrics.encode();
         assert!(

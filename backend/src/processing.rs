@@ -22,6 +22,12 @@ use crate::store::OrderStore;
 /// Largest batch size: a stream holds up to one batch of orders in memory.
 pub const MAX_BATCH_SIZE: usize = 1_000;
 
+/// Most ids looked up together: those a client has sent already, read in one
+/// go and found in one query rather than one query each.
+const MAX_IDS_PER_LOOKUP: usize = 256;
+/// ... and at most this many bytes of them.
+const MAX_ID_BYTES_PER_LOOKUP: usize = 64 * 1024;
+
 /// How many accepted orders make a batch: between 1 and [`MAX_BATCH_SIZE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSize(NonZeroUsize);
@@ -100,9 +106,12 @@ pub enum Event {
 /// batch ships and the stream ends.
 ///
 /// This is the one processing loop: the book's bidirectional `processOrders`
-/// and the browser's processing sessions both run it. It is pull-driven: the
-/// next id is read only once the consumer has taken the events of the last
-/// one, so a consumer that stops reading stops the reading of ids too.
+/// and the browser's processing sessions both run it. It is pull-driven: it
+/// reads ids only once the consumer has taken the events of the last ones, so
+/// a consumer that stops reading stops the reading of ids too. The ids that
+/// have already arrived when it reads are taken together (up to
+/// [`MAX_IDS_PER_LOOKUP`]) and looked up in one query; their events are the
+/// same, in the same order, as if each had been submitted alone.
 pub fn run<E>(
     mut session: Session,
     ids: impl Stream<Item = Result<String, E>> + Send + 'static,
@@ -113,21 +122,63 @@ where
     let ids = ids.take_until(session.processor.shutdown.begun());
     async_stream::try_stream! {
         let mut ids = std::pin::pin!(ids);
-        while let Some(id) = ids.next().await {
-            match session.submit(&id?).await? {
-                Outcome::Pending => {}
-                Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
-                Outcome::Shipped(shipments) => {
-                    for shipment in shipments {
-                        yield Event::Shipment(shipment);
+        let mut failed = None;
+        while let Some(ready) = next_ready(ids.as_mut(), &mut failed).await {
+            for outcome in session.submit_all(ready).await? {
+                match outcome {
+                    Outcome::Pending => {}
+                    Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
+                    Outcome::Shipped(shipments) => {
+                        for shipment in shipments {
+                            yield Event::Shipment(shipment);
+                        }
                     }
                 }
             }
+        }
+        if let Some(error) = failed {
+            Err(error)?;
         }
         for shipment in session.finish() {
             yield Event::Shipment(shipment);
         }
     }
+}
+
+/// Waits for the next id, then takes those that have arrived after it too,
+/// up to the lookup limits; `None` at the end of the ids. An error ends the
+/// ids: what came before it is returned first, the error kept in `failed`.
+async fn next_ready<S, E>(mut ids: std::pin::Pin<&mut S>, failed: &mut Option<E>) -> Option<Vec<String>>
+where
+    S: Stream<Item = Result<String, E>>,
+{
+    if failed.is_some() {
+        return None;
+    }
+    let mut ready = Vec::new();
+    let mut bytes = 0;
+    let mut next = ids.next().await;
+    loop {
+        match next {
+            None => break,
+            Some(Err(error)) => {
+                *failed = Some(error);
+                break;
+            }
+            Some(Ok(id)) => {
+                bytes += id.len();
+                ready.push(id);
+            }
+        }
+        if ready.len() == MAX_IDS_PER_LOOKUP || bytes >= MAX_ID_BYTES_PER_LOOKUP {
+            break;
+        }
+        match futures::FutureExt::now_or_never(ids.next()) {
+            Some(arrived) => next = arrived,
+            None => break,
+        }
+    }
+    (!ready.is_empty()).then_some(ready)
 }
 
 /// The batch being filled: pure state, no I/O.
@@ -260,17 +311,33 @@ impl Session {
     /// Looks an id up and adds its order to the batch. Fails only when the
     /// store cannot be read; a bad id is an `Outcome::Rejected`.
     pub async fn submit(&mut self, id: &str) -> Result<Outcome, OrderError> {
-        if id.is_empty() {
-            return Ok(self.processor.reject(id, "empty order id".into()));
+        let mut outcomes = self.submit_all(vec![id.to_string()]).await?;
+        Ok(outcomes.pop().unwrap_or(Outcome::Pending))
+    }
+
+    /// Submits `ids` in order, looked up in one query: one outcome per id,
+    /// the same as submitting each alone would give.
+    pub async fn submit_all(&mut self, ids: Vec<String>) -> Result<Vec<Outcome>, OrderError> {
+        let known: Vec<String> = ids.iter().filter(|id| !id.is_empty()).cloned().collect();
+        let mut found = self.processor.store.get_many(&known).await?.into_iter();
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids {
+            if id.is_empty() {
+                outcomes.push(self.processor.reject(&id, "empty order id".into()));
+                continue;
+            }
+            let Some(order) = found.next().flatten() else {
+                let reason = OrderError::NotFound { id: id.clone() }.to_string();
+                outcomes.push(self.processor.reject(&id, reason));
+                continue;
+            };
+            outcomes.push(match self.batch.add(order) {
+                Err(Rejection { id, reason }) => self.processor.reject(&id, reason),
+                Ok(None) => Outcome::Pending,
+                Ok(Some(full)) => Outcome::Shipped(self.processor.ship(full)),
+            });
         }
-        let Some(order) = self.processor.store.get(id).await? else {
-            return Ok(self.processor.reject(id, OrderError::NotFound { id: id.into() }.to_string()));
-        };
-        Ok(match self.batch.add(order) {
-            Err(Rejection { id, reason }) => self.processor.reject(&id, reason),
-            Ok(None) => Outcome::Pending,
-            Ok(Some(full)) => Outcome::Shipped(self.processor.ship(full)),
-        })
+        Ok(outcomes)
     }
 
     /// The orders waiting for the batch to fill.

@@ -5,14 +5,15 @@ use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::app::App;
 use crate::connection::{self, Connection};
+use crate::http2;
 
 /// How long a client may take to send an HTTP/1.1 request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,19 +32,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = app.limits().clone();
-    let mut http = auto::Builder::new(TokioExecutor::new());
-    http.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
-    http.http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.max_concurrent_streams)
-        .keep_alive_interval(KEEPALIVE_INTERVAL)
-        .keep_alive_timeout(KEEPALIVE_TIMEOUT);
+    let mut http1 = http1::Builder::new();
+    http1.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     let (closing_tx, closing) = watch::channel(false);
     let shared = Arc::new(Connection {
-        http,
-        router: app.router(),
+        http1,
+        http2: http2::Settings::new(limits.max_concurrent_streams, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT),
+        first_bytes_timeout: HEADER_READ_TIMEOUT,
+        router: app.service(),
         tls: app.tls().cloned(),
         idle_timeout: limits.idle_timeout,
+        metrics: app.metrics().clone(),
         closing,
     });
 

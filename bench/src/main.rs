@@ -4,39 +4,52 @@
 //! Run: `cargo run --release -p ordermgt-bench -- --server http://127.0.0.1:50051 bidi unary`;
 //! `scripts/bench.sh` builds and starts our server and runs every scenario.
 
+mod compare;
 mod connect;
+mod framed;
 mod report;
 mod scenarios;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use report::Row;
-use scenarios::{bidi, idle, search, unary, websocket};
+use scenarios::{bidi, frames, idle, search, unary, websocket};
 
 /// A load generator for ecommerce.OrderManagement: needs nothing of the server but the book's proto.
 #[derive(Debug, Parser)]
 #[command(name = "ordermgt-bench", version, about, long_about = None)]
 struct Args {
-    /// The server to drive.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    server: String,
+    /// A server to drive: `URL`, or `NAME=URL` to name it in the report. Repeat it to compare
+    /// servers: each case then runs on each in turn, round after round (see --rounds).
+    #[arg(long = "server", value_name = "[NAME=]URL", default_value = "http://127.0.0.1:50051")]
+    servers: Vec<String>,
+    /// With several servers: the one the others are compared with (ratios of the headline figures).
+    #[arg(long, value_name = "NAME")]
+    baseline: Option<String>,
+    /// The ratio to the baseline each server should reach; the report marks those that do not.
+    #[arg(long, default_value_t = 1.5)]
+    target: f64,
+    /// How many times to run each case on each server, interleaved; the report gives medians.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Also write every figure as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// The server's process id: idle-streams then reads its resident memory from /proc.
-    #[arg(long, value_name = "PID")]
-    server_pid: Option<u32>,
+    /// The server's process id (`PID`, or `NAME=PID` per server): idle-streams then reads its
+    /// resident memory from /proc.
+    #[arg(long = "server-pid", value_name = "[NAME=]PID")]
+    server_pids: Vec<String>,
     /// The server's processOrders batch size (to tell when a batch is complete).
     #[arg(long, default_value_t = 3)]
     batch_size: usize,
-    /// bidi, websocket: concurrent streams (WebSocket calls, one socket each), one case per value.
+    /// bidi, bidi-frames, bidi-send-first, websocket: concurrent streams (WebSocket calls, one
+    /// socket each), one case per value.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1024")]
     streams: Vec<usize>,
-    /// bidi, websocket: ids sent per case, split evenly over its streams.
+    /// bidi, bidi-frames, bidi-send-first, websocket: ids sent per case, split evenly over its streams.
     #[arg(long, default_value_t = 2_000_000)]
     total_ids: usize,
     /// HTTP/2 connections to spread streams and calls over (default: one per 100 streams, 4 for unary).
@@ -61,7 +74,12 @@ struct Args {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Scenario {
+    /// processOrders through tonic's client, which packs ready ids into shared DATA frames.
     Bidi,
+    /// processOrders with each id in a DATA frame of its own (as grpc-go, grpcio, grpc-js send), reading while sending.
+    BidiFrames,
+    /// As bidi-frames, but sending all the windows take before reading any reply.
+    BidiSendFirst,
     /// getOrder calls/s.
     Unary,
     /// addOrder calls/s (each a new order: it measures the store's writes).
@@ -71,14 +89,27 @@ enum Scenario {
     Websocket,
 }
 
+/// A server under test.
+#[derive(Debug, Clone)]
+struct Server {
+    name: String,
+    url: String,
+    pid: Option<u32>,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args).await {
         Ok(rows) => {
-            println!("{}", report::markdown(&rows));
+            let comparison = compare::of(&rows, args.baseline.as_deref(), args.target);
+            if !comparison.is_empty() {
+                println!("{}", compare::markdown(&comparison, args.baseline.as_deref().unwrap_or(""), args.target));
+            }
+            println!("{}", report::markdown(&report::medians(&rows)));
             if let Some(path) = &args.json {
-                let json = serde_json::to_string_pretty(&rows).unwrap_or_default();
+                let json = serde_json::json!({ "rows": rows, "comparison": comparison });
+                let json = serde_json::to_string_pretty(&json).unwrap_or_default();
                 if let Err(error) = std::fs::write(path, json) {
                     eprintln!("ordermgt-bench: cannot write {}: {error}", path.display());
                     return ExitCode::FAILURE;
@@ -93,69 +124,134 @@ async fn main() -> ExitCode {
     }
 }
 
+fn servers(args: &Args) -> Result<Vec<Server>, String> {
+    let mut servers = Vec::new();
+    for (index, given) in args.servers.iter().enumerate() {
+        let (name, url) = match given.split_once('=') {
+            Some((name, url)) if !name.contains("://") => (name.to_string(), url.to_string()),
+            _ if args.servers.len() == 1 => ("server".to_string(), given.clone()),
+            _ => (format!("server{}", index + 1), given.clone()),
+        };
+        servers.push(Server { name, url, pid: None });
+    }
+    for given in &args.server_pids {
+        let (name, pid) = given.split_once('=').map_or((None, given.as_str()), |(name, pid)| (Some(name), pid));
+        let pid: u32 = pid.parse().map_err(|_| format!("--server-pid {given:?}: not a process id"))?;
+        let server = match name {
+            Some(name) => servers.iter_mut().find(|server| server.name == name),
+            None => servers.first_mut(),
+        };
+        server.ok_or_else(|| format!("--server-pid {given:?}: no such server"))?.pid = Some(pid);
+    }
+    if let Some(baseline) = &args.baseline
+        && !servers.iter().any(|server| &server.name == baseline)
+    {
+        return Err(format!("--baseline {baseline}: no server of that name"));
+    }
+    Ok(servers)
+}
+
+/// One case of one scenario, as run on each server.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Bidi { streams: usize },
+    Frames { streams: usize, reading: frames::Reading },
+    Websocket { calls: usize },
+    Unary(unary::Call),
+    Search,
+    IdleStreams,
+}
+
 async fn run(args: &Args) -> Result<Vec<Row>, String> {
-    let all =
-        [Scenario::Bidi, Scenario::Websocket, Scenario::Unary, Scenario::Add, Scenario::Search, Scenario::IdleStreams];
+    let all = [
+        Scenario::Bidi,
+        Scenario::BidiFrames,
+        Scenario::BidiSendFirst,
+        Scenario::Websocket,
+        Scenario::Unary,
+        Scenario::Add,
+        Scenario::Search,
+        Scenario::IdleStreams,
+    ];
     let chosen = if args.scenarios.is_empty() { &all[..] } else { &args.scenarios[..] };
-    let per_100 = |streams: usize| args.connections.unwrap_or(streams.div_ceil(100)).max(1);
-    let mut probe = connect::clients(&args.server, 1).await?;
-    let ids = connect::known_ids(&mut probe[0], 64).await?;
-    let mut rows = Vec::new();
-    // ids/s of processOrders per stream count: native (bidi) and over WebSocket, side by side at the end.
-    let mut ids_per_s: BTreeMap<usize, [Option<f64>; 2]> = BTreeMap::new();
+    let servers = servers(args)?;
+    let mut known = Vec::with_capacity(servers.len());
+    for server in &servers {
+        let mut probe = connect::clients(&server.url, 1).await?;
+        known.push(connect::known_ids(&mut probe[0], 64).await?);
+    }
+    let mut jobs = Vec::new();
     for scenario in chosen {
-        eprintln!("ordermgt-bench: running {scenario:?}");
         match scenario {
-            Scenario::Bidi => {
-                for &streams in &args.streams {
-                    let connections = per_100(streams);
-                    let clients = connect::clients(&args.server, connections).await?;
-                    let ids_per_stream = (args.total_ids / streams.max(1)).max(args.batch_size);
-                    let case = bidi::Case { streams, connections, ids_per_stream, batch_size: args.batch_size };
-                    let row = bidi::run(&clients, &ids, case).await?;
-                    ids_per_s.entry(streams).or_default()[0] = row.figure("ids/s");
-                    rows.push(row);
-                }
+            Scenario::Bidi => jobs.extend(args.streams.iter().map(|&streams| Job::Bidi { streams })),
+            Scenario::BidiFrames | Scenario::BidiSendFirst => {
+                let reading = if *scenario == Scenario::BidiFrames {
+                    frames::Reading::WhileSending
+                } else {
+                    frames::Reading::AfterWindowFills
+                };
+                jobs.extend(args.streams.iter().map(|&streams| Job::Frames { streams, reading }));
             }
-            Scenario::Websocket => {
-                for &calls in &args.streams {
-                    let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);
-                    let case = websocket::Case { calls, ids_per_call, batch_size: args.batch_size };
-                    let row = websocket::run(&args.server, &ids, case).await?;
-                    ids_per_s.entry(calls).or_default()[1] = row.figure("ids/s");
-                    rows.push(row);
-                }
-            }
-            Scenario::Unary | Scenario::Add => {
-                let connections = args.connections.unwrap_or(4);
-                let clients = connect::clients(&args.server, connections).await?;
-                let duration = Duration::from_secs_f64(args.seconds);
-                let case = unary::Case { concurrency: args.concurrency, connections, duration };
-                let call = if *scenario == Scenario::Add { unary::Call::Add } else { unary::Call::Get };
-                rows.push(unary::run(&clients, &ids, case, call).await?);
-            }
-            Scenario::Search => {
-                let clients = connect::clients(&args.server, 4).await?;
-                rows.extend(search::run(&args.server, &clients, search::Case { orders: args.search_orders }).await?);
-            }
-            Scenario::IdleStreams => {
-                let connections = per_100(args.idle_streams);
-                let clients = connect::clients(&args.server, connections).await?;
-                let case = idle::Case { streams: args.idle_streams, connections, server_pid: args.server_pid };
-                rows.push(idle::run(&clients, case).await?);
-            }
+            Scenario::Websocket => jobs.extend(args.streams.iter().map(|&calls| Job::Websocket { calls })),
+            Scenario::Unary => jobs.push(Job::Unary(unary::Call::Get)),
+            Scenario::Add => jobs.push(Job::Unary(unary::Call::Add)),
+            Scenario::Search => jobs.push(Job::Search),
+            Scenario::IdleStreams => jobs.push(Job::IdleStreams),
         }
     }
-    for (streams, figures) in ids_per_s {
-        if let [Some(native), Some(websocket)] = figures {
-            let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs grpc-ws.v1 (websocket)");
-            rows.push(
-                Row::new("websocket vs bidi", case)
-                    .with("native ids/s", native, "1/s")
-                    .with("websocket ids/s", websocket, "1/s")
-                    .with("websocket/native", websocket / native, ""),
-            );
+    let mut rows = Vec::new();
+    for job in jobs {
+        // Searches and idle streams add orders and hold memory: once per server is enough.
+        let rounds = if matches!(job, Job::Search | Job::IdleStreams) { 1 } else { args.rounds.max(1) };
+        for round in 1..=rounds {
+            for (server, ids) in servers.iter().zip(&known) {
+                eprintln!("ordermgt-bench: {job:?} on {} (round {round} of {rounds})", server.name);
+                for row in run_job(args, server, ids, job).await? {
+                    rows.push(row.on(&server.name, round));
+                }
+            }
         }
     }
     Ok(rows)
+}
+
+async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Result<Vec<Row>, String> {
+    let per_100 = |streams: usize| args.connections.unwrap_or(streams.div_ceil(100)).max(1);
+    let url = &server.url;
+    Ok(match job {
+        Job::Bidi { streams } => {
+            let connections = per_100(streams);
+            let clients = connect::clients(url, connections).await?;
+            let ids_per_stream = (args.total_ids / streams.max(1)).max(args.batch_size);
+            let case = bidi::Case { streams, connections, ids_per_stream, batch_size: args.batch_size };
+            vec![bidi::run(&clients, ids, case).await?]
+        }
+        Job::Frames { streams, reading } => {
+            let connections = per_100(streams);
+            let ids_per_stream = (args.total_ids / streams.max(1)).max(args.batch_size);
+            let case = frames::Case { streams, connections, ids_per_stream, batch_size: args.batch_size, reading };
+            vec![frames::run(url, ids, case).await?]
+        }
+        Job::Websocket { calls } => {
+            let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);
+            let case = websocket::Case { calls, ids_per_call, batch_size: args.batch_size };
+            vec![websocket::run(url, ids, case).await?]
+        }
+        Job::Unary(call) => {
+            let connections = args.connections.unwrap_or(4);
+            let duration = Duration::from_secs_f64(args.seconds);
+            let case = unary::Case { concurrency: args.concurrency, connections, duration };
+            vec![unary::run(url, ids, case, call).await?]
+        }
+        Job::Search => {
+            let clients = connect::clients(url, 4).await?;
+            search::run(url, &clients, search::Case { orders: args.search_orders }).await?
+        }
+        Job::IdleStreams => {
+            let connections = per_100(args.idle_streams);
+            let clients = connect::clients(url, connections).await?;
+            let case = idle::Case { streams: args.idle_streams, connections, server_pid: server.pid };
+            vec![idle::run(&clients, case).await?]
+        }
+    })
 }

@@ -13,7 +13,7 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
-use super::{MemoryStore, OrderStore, SqlStore, sample_orders};
+use super::{CachedStore, MemoryStore, OrderStore, SqlStore, sample_orders};
 
 /// How long a call waits for a database connection before it fails with UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -36,6 +36,13 @@ pub enum OpenError {
     UnknownKind { url: String },
     #[error("cannot create the data directory {dir}: {source}")]
     DataDir { dir: String, source: std::io::Error },
+    #[error(
+        "the database {url} is in use by another ordermgt-server (it holds {lock}); a SQLite database has one \
+         server at a time: stop the other, or give this one its own --data-dir (PostgreSQL is for several)"
+    )]
+    InUse { url: String, lock: String },
+    #[error("cannot lock the database {url} with {lock}: {source}")]
+    Lock { url: String, lock: String, source: std::io::Error },
     #[error("cannot connect to the database {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error(
@@ -49,15 +56,49 @@ pub enum OpenError {
     Seed { url: String, reason: String },
 }
 
-/// The store `url` names.
-pub async fn open(url: &str) -> Result<Arc<dyn OrderStore>, OpenError> {
+/// The store `url` names. A SQLite database is this server's alone while it
+/// runs (an exclusive lock on `<file>.lock`), so its reads are cached in up
+/// to `cache_bytes`; PostgreSQL, which replicas share, is read afresh each time.
+pub async fn open(url: &str, cache_bytes: u64) -> Result<Arc<dyn OrderStore>, OpenError> {
     if url == MEMORY {
         return Ok(Arc::new(MemoryStore::with_orders(sample_orders())));
     }
-    Ok(Arc::new(open_sql(url).await?))
+    let store = open_sql(url).await?;
+    if store.is_exclusive() && cache_bytes > 0 {
+        return Ok(Arc::new(CachedStore::new(store, cache_bytes)));
+    }
+    Ok(Arc::new(store))
 }
 
-/// The SQL store `url` names (`sqlite:` or `postgres:`), connected and migrated.
+/// Takes the exclusive lock of the SQLite database at `file`: released when
+/// the returned file is closed, or the process ends however it ends.
+fn lock(file: &Path, url: &str) -> Result<std::fs::File, OpenError> {
+    create_parent_dir(url)?;
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    let path = std::path::PathBuf::from(name);
+    let shown = path.display().to_string();
+    let opened = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path);
+    let lock = opened.map_err(|source| OpenError::Lock { url: redact(url), lock: shown.clone(), source })?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(OpenError::InUse { url: redact(url), lock: shown }),
+        Err(std::fs::TryLockError::Error(source)) => Err(OpenError::Lock { url: redact(url), lock: shown, source }),
+    }
+}
+
+/// The file of a `sqlite:` URL; `None` for other kinds and in-memory SQLite.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || options.split('&').any(|option| option == "mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// The SQL store `url` names (`sqlite:` or `postgres:`), connected and
+/// migrated; a SQLite file is locked for this process first.
 pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
     let shown = redact(url);
     let (migrations, sqlite) = if url.starts_with("sqlite:") {
@@ -67,9 +108,10 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
     } else {
         return Err(OpenError::UnknownKind { url: shown });
     };
-    if sqlite {
-        create_parent_dir(url)?;
-    }
+    let lock = match sqlite_file(url) {
+        Some(file) => Some(lock(&file, url)?),
+        None => None,
+    };
     sqlx::any::install_default_drivers();
     let connect = |error: sqlx::Error| OpenError::Connect { url: shown.clone(), reason: error.to_string() };
     let pool = AnyPoolOptions::new()
@@ -91,7 +133,7 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
         .await
         .map_err(connect)?;
     let new = migrate(&pool, migrations, &shown).await?;
-    let store = SqlStore::new(pool);
+    let store = SqlStore::new(pool, lock);
     if new {
         // The book's sample orders, into a new database only.
         let seeded = store.insert_missing(sample_orders()).await;
@@ -135,12 +177,8 @@ impl<'s> MigrationSource<'s> for Embedded {
 }
 
 fn create_parent_dir(url: &str) -> Result<(), OpenError> {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    match Path::new(path).parent().filter(|dir| !dir.as_os_str().is_empty()) {
+    let Some(path) = sqlite_file(url) else { return Ok(()) };
+    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir { dir: dir.display().to_string(), source })
         }
@@ -177,7 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_kind_of_url_is_refused_by_name() {
-        let error = open("mysql://root@localhost/shop").await.expect_err("refused").to_string();
+        let error = open("mysql://root@localhost/shop", 0).await.expect_err("refused").to_string();
         assert!(error.contains("mysql://root@localhost/shop") && error.contains("sqlite://"), "{error}");
     }
 }

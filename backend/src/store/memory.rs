@@ -60,6 +60,11 @@ impl OrderStore for MemoryStore {
         Ok(self.read().get(id).cloned())
     }
 
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+        let orders = self.read();
+        Ok(ids.iter().map(|id| orders.get(id).cloned()).collect())
+    }
+
     fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
         let orders = Arc::clone(&self.orders);
         let query = query.to_lowercase();

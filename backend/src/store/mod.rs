@@ -1,5 +1,6 @@
 //! Where orders live: the interface the RPC code talks to, and its implementations.
 
+mod cached;
 pub mod database;
 mod memory;
 mod seed;
@@ -11,6 +12,7 @@ use futures::stream::BoxStream;
 use crate::error::OrderError;
 use crate::order::Order;
 
+pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use seed::sample_orders;
 pub use sql::SqlStore;
@@ -26,6 +28,10 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The order with this id, if there is one.
     async fn get(&self, id: &str) -> Result<Option<Order>, OrderError>;
+
+    /// The orders with these ids, in the same order (`None` for an unknown
+    /// one), read at once: one query however many ids are asked for.
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError>;
 
     /// Every order with an item containing `query` (ignoring case), in id
     /// order, found as the stream is read rather than collected up front.

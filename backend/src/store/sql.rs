@@ -1,6 +1,8 @@
 //! Orders in a SQL database, SQLite or PostgreSQL, through one sqlx `AnyPool`:
 //! the same queries serve both (`$n` placeholders work in each).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures::stream::{self, BoxStream, StreamExt};
 use sqlx::any::AnyRow;
@@ -16,20 +18,29 @@ const SEARCH_PAGE: i64 = 256;
 
 const COLUMNS: &str = "id, items, description, price, destination";
 
+/// Most ids one `get_many` query names; more are asked in several queries
+/// (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+const IDS_PER_QUERY: usize = 512;
+
 /// Orders kept in a database; they outlive the process.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// For a SQLite file: the lock that keeps every other server out while this one runs.
+    exclusive: Option<Arc<std::fs::File>>,
 }
 
 impl SqlStore {
-    /// A store over `pool`, whose database is migrated already.
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    /// A store over `pool`, whose database is migrated already; `lock` holds
+    /// it for this process alone, if it is.
+    pub fn new(pool: AnyPool, lock: Option<std::fs::File>) -> Self {
+        Self { pool, exclusive: lock.map(Arc::new) }
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// Whether no one but this process writes the database, so that what it
+    /// read stays true until it writes.
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive.is_some()
     }
 
     /// Adds `orders` in one transaction, skipping any whose id is taken: two
@@ -60,6 +71,26 @@ impl OrderStore for SqlStore {
         let query = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
         let row = sqlx::query(&query).bind(id).fetch_optional(&self.pool).await.map_err(unavailable)?;
         row.map(|row| order_from(&row)).transpose()
+    }
+
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let query = format!("SELECT {COLUMNS} FROM orders WHERE id IN ({})", placeholders.join(", "));
+            let rows = chunk
+                .iter()
+                .fold(sqlx::query(&query), |query, id| query.bind(id.as_str()))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+            for row in &rows {
+                let order = order_from(row)?;
+                found.insert(order.id.clone(), order);
+            }
+        }
+        // An id asked twice gets its order twice.
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
     fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {

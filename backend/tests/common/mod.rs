@@ -54,7 +54,10 @@ pub async fn store() -> Arc<dyn OrderStore> {
         }
         postgres => new_postgres_database(postgres).await,
     };
-    Arc::new(database::open_sql(&url).await.unwrap_or_else(|error| panic!("open the test database: {error}")))
+    // As the server opens it: a SQLite file locked for this process and read through its cache.
+    database::open(&url, backend::config::DEFAULT_CACHE_BYTES)
+        .await
+        .unwrap_or_else(|error| panic!("open the test database: {error}"))
 }
 
 /// A new, empty database on the PostgreSQL server `admin_url` points at; its URL.

@@ -1,6 +1,7 @@
 //! The scenarios, one module each.
 
 pub(crate) mod bidi;
+pub(crate) mod frames;
 pub(crate) mod idle;
 pub(crate) mod search;
 pub(crate) mod unary;

@@ -1,0 +1,155 @@
+//! Servers side by side: each scenario's headline figure on each server (the
+//! median of its rounds), its ratio to the baseline server, and whether that
+//! ratio meets the target.
+
+use serde::Serialize;
+
+use crate::report::{self, Row, human};
+
+/// One case, compared across the servers.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Comparison {
+    pub(crate) scenario: &'static str,
+    pub(crate) case: String,
+    /// The headline figure: ids/s, calls/s or orders/s (more is better).
+    pub(crate) figure: &'static str,
+    /// Per server: its median, and its ratio to the baseline's median.
+    pub(crate) servers: Vec<Compared>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Compared {
+    pub(crate) server: String,
+    pub(crate) median: f64,
+    pub(crate) rounds: Vec<f64>,
+    pub(crate) ratio: Option<f64>,
+}
+
+/// The figure that sums up a scenario, if it has one where more is better.
+fn headline(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "bidi" | "bidi-frames" | "bidi-send-first" | "websocket" => Some("ids/s"),
+        "unary" | "add" => Some("calls/s"),
+        "search" => Some("orders/s"),
+        _ => None,
+    }
+}
+
+/// The comparisons of `rows`: none unless they come from more than one server.
+pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comparison> {
+    let mut servers: Vec<&str> = Vec::new();
+    for row in rows {
+        if !servers.contains(&row.server.as_str()) {
+            servers.push(&row.server);
+        }
+    }
+    if servers.len() < 2 {
+        return Vec::new();
+    }
+    let mut out: Vec<Comparison> = Vec::new();
+    for row in rows {
+        let Some(figure) = headline(row.scenario) else { continue };
+        if out.iter().any(|seen| seen.scenario == row.scenario && seen.case == row.case) {
+            continue;
+        }
+        let rounds_on = |server: &str| -> Vec<f64> {
+            rows.iter()
+                .filter(|other| other.scenario == row.scenario && other.case == row.case && other.server == server)
+                .filter_map(|other| other.figure(figure))
+                .collect()
+        };
+        let median_on = |server: &str| report::median_of(&mut rounds_on(server));
+        let base = baseline.map(median_on).filter(|base| *base > 0.0);
+        let servers = servers
+            .iter()
+            .map(|&server| {
+                let median = median_on(server);
+                Compared {
+                    server: server.to_string(),
+                    median,
+                    rounds: rounds_on(server),
+                    ratio: base.map(|base| median / base),
+                }
+            })
+            .collect();
+        out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, servers });
+    }
+    out
+}
+
+/// The comparison as a markdown table: a column per server, then a ratio
+/// column per server against `baseline`, marked ✗ where below `target`.
+pub(crate) fn markdown(comparisons: &[Comparison], baseline: &str, target: f64) -> String {
+    let Some(first) = comparisons.first() else { return String::new() };
+    let names: Vec<&str> = first.servers.iter().map(|compared| compared.server.as_str()).collect();
+    let others: Vec<&str> = names.iter().copied().filter(|name| *name != baseline).collect();
+    let mut out = String::from("| scenario | case | figure |");
+    for name in &names {
+        out.push_str(&format!(" {name} |"));
+    }
+    if !baseline.is_empty() {
+        for name in &others {
+            out.push_str(&format!(" {name} / {baseline} |"));
+        }
+    }
+    out.push_str("\n|---|---|---|");
+    out.push_str(&"---|".repeat(names.len() + if baseline.is_empty() { 0 } else { others.len() }));
+    out.push('\n');
+    for comparison in comparisons {
+        out.push_str(&format!("| {} | {} | {} |", comparison.scenario, comparison.case, comparison.figure));
+        for compared in &comparison.servers {
+            out.push_str(&format!(" {} |", human(compared.median)));
+        }
+        if !baseline.is_empty() {
+            for name in &others {
+                let ratio = comparison.servers.iter().find(|compared| compared.server == *name).and_then(|c| c.ratio);
+                match ratio {
+                    Some(ratio) => {
+                        let mark = if ratio >= target { "✓" } else { "✗" };
+                        out.push_str(&format!(" {ratio:.2}× {mark} |"));
+                    }
+                    None => out.push_str(" – |"),
+                }
+            }
+        }
+        out.push('\n');
+    }
+    if !baseline.is_empty() {
+        out.push_str(&format!(
+            "\nMedians of the rounds; ✓ where a server reaches {target}× the baseline ({baseline}), ✗ where not.\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(scenario: &'static str, server: &str, round: usize, value: f64) -> Row {
+        Row::new(scenario, "c=32".into()).with("calls/s", value, "1/s").with("ids/s", value, "1/s").on(server, round)
+    }
+
+    #[test]
+    fn each_server_is_set_against_the_baseline_by_the_median_of_its_rounds() {
+        let rows = [
+            run("unary", "ours", 1, 300.0),
+            run("unary", "go", 1, 100.0),
+            run("unary", "ours", 2, 100.0),
+            run("unary", "go", 2, 120.0),
+            run("unary", "ours", 3, 200.0),
+            run("unary", "go", 3, 80.0),
+        ];
+        let compared = of(&rows, Some("go"), 1.5);
+        assert_eq!(compared.len(), 1);
+        let ours = &compared[0].servers[0];
+        assert_eq!((ours.median, ours.ratio), (200.0, Some(2.0)));
+        let table = markdown(&compared, "go", 1.5);
+        assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ |"), "{table}");
+    }
+
+    #[test]
+    fn one_server_makes_no_comparison() {
+        assert!(of(&[run("unary", "ours", 1, 1.0)], None, 1.5).is_empty());
+    }
+}
