@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing and runs every check and test: formatting, lints (native and wasm),
-# unit and integration tests, the page in headless Chromium and Firefox, and the server's
-# integration tests again over SQLite and over a throwaway PostgreSQL server.
+# unit and integration tests, the page in headless Chromium and Firefox, the server's
+# integration tests again over SQLite and over a throwaway PostgreSQL server, and a client we
+# did not write (grpcio, from PyPI) streaming ids a frame each into the server as users run it.
 # Usage: scripts/test.sh   (the command .ci/run calls)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,6 @@ rm -rf "${TMPDIR:-/tmp}"/ordermgt-test-* # the SQLite files of that run
 
 step "the server's integration tests over PostgreSQL"
 scripts/with-postgres.sh sh -c 'ORDERMGT_TEST_DATABASE="$ORDERMGT_TEST_POSTGRES_URL" ORDERMGT_REQUIRE_POSTGRES=1 exec cargo test --locked -p backend --tests'
+
+step "grpcio (PyPI) against the server on its default SQLite store: a DATA frame per id"
+scripts/interop.sh

@@ -63,6 +63,12 @@ impl Order {
         Ok(())
     }
 
+    /// What a database searches for this order: its items, lowercased as
+    /// [`Order::matches`] lowercases them, one per line.
+    pub fn search_text(&self) -> String {
+        self.items.iter().map(|item| item.to_lowercase()).collect::<Vec<_>>().join("\n")
+    }
+
     /// Whether an item contains `lowercase_query`, ignoring case; an empty query matches every order.
     pub fn matches(&self, lowercase_query: &str) -> bool {
         lowercase_query.is_empty() || self.items.iter().any(|item| item.to_lowercase().contains(lowercase_query))

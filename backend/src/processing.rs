@@ -468,6 +468,67 @@ mod tests {
         assert_eq!(result, Err(OrderError::Unavailable("lost".into())));
     }
 
+    /// A store that counts the lookups it is asked for.
+    #[derive(Debug)]
+    struct Counting {
+        inner: MemoryStore,
+        lookups: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl OrderStore for Counting {
+        async fn insert(&self, order: Order) -> Result<(), OrderError> {
+            self.inner.insert(order).await
+        }
+        async fn get(&self, id: &str) -> Result<Option<Order>, OrderError> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.inner.get(id).await
+        }
+        async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+            self.lookups.fetch_add(1, Ordering::Relaxed);
+            self.inner.get_many(ids).await
+        }
+        fn search(&self, query: &str) -> futures::stream::BoxStream<'static, Result<Order, OrderError>> {
+            self.inner.search(query)
+        }
+        async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
+            self.inner.replace_all(orders).await
+        }
+    }
+
+    #[tokio::test]
+    async fn ids_that_have_arrived_together_are_looked_up_in_one_query_with_the_same_events() {
+        use futures::TryStreamExt;
+        let store =
+            Arc::new(Counting { inner: MemoryStore::with_orders(sample_orders()), lookups: Default::default() });
+        let processor = Processor::new(store.clone(), BatchSize::new(3).expect("size"));
+        let sent = ["102", "999", "103", "", "104", "105", "102"];
+        let ids = futures::stream::iter(sent.map(|id| Ok::<_, OrderError>(id.to_string())));
+        let events: Vec<Event> = run(processor.session(), ids).try_collect().await.expect("run");
+        assert_eq!(store.lookups.load(Ordering::Relaxed), 1, "all seven were ready: one lookup");
+        let mut one_by_one = book_session(3);
+        let mut expected = Vec::new();
+        for id in sent {
+            match one_by_one.submit(id).await.expect("submit") {
+                Outcome::Pending => {}
+                Outcome::Rejected(rejection) => expected.push(Event::Rejected(rejection)),
+                Outcome::Shipped(shipments) => expected.extend(shipments.into_iter().map(Event::Shipment)),
+            }
+        }
+        expected.extend(one_by_one.finish().into_iter().map(Event::Shipment));
+        let without_ids = |events: &[Event]| -> Vec<Event> {
+            events
+                .iter()
+                .cloned()
+                .map(|event| match event {
+                    Event::Shipment(shipment) => Event::Shipment(Shipment { id: String::new(), ..shipment }),
+                    rejected => rejected,
+                })
+                .collect()
+        };
+        assert_eq!(without_ids(&events), without_ids(&expected));
+    }
+
     #[tokio::test]
     async fn shipment_ids_are_unique_across_sessions() {
         let store = Arc::new(MemoryStore::with_orders(sample_orders()));

@@ -104,6 +104,66 @@ async fn the_default_database_is_a_sqlite_file_in_the_data_dir() {
     std::fs::remove_dir_all(dir).expect("clean up");
 }
 
+#[tokio::test]
+async fn a_sqlite_database_serves_one_server_at_a_time() {
+    let dir = scratch_dir();
+    let data_dir = dir.join("data");
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let Server { mut child, url, .. } = start(&["--database-url", "", "--data-dir", data_dir], &[]);
+    let second = Command::new(SERVER)
+        .args(["--listen", "127.0.0.1:0", "--database-url", "", "--data-dir", data_dir])
+        .output()
+        .expect("run a second server");
+    assert!(!second.status.success(), "the second server must not start");
+    let log = String::from_utf8_lossy(&second.stdout);
+    assert!(log.contains("is in use by another ordermgt-server") && log.contains("orders.db.lock"), "{log}");
+    client(&url).await.get_order("102".to_string()).await.expect("the first serves on");
+    kill_hard(&mut child);
+    // Killed, it holds nothing: the next server starts.
+    let Server { mut child, url, .. } = start(&["--database-url", "", "--data-dir", data_dir], &[]);
+    client(&url).await.get_order("102".to_string()).await.expect("served after the restart");
+    kill_hard(&mut child);
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+/// Orders stored by a server from before searches ran in the database, with
+/// no search text, are found once a server of this version has opened it.
+async fn orders_from_an_older_server_are_searchable(database_url: &str) {
+    use futures::TryStreamExt;
+    use sqlx::Connection;
+    let store = backend::store::database::open_sql(database_url).await.expect("open");
+    drop(store);
+    let mut connection = sqlx::AnyConnection::connect(database_url).await.expect("connect");
+    let older = "INSERT INTO orders (id, items, description, price, destination) \
+                 VALUES ('old-1', '[\"Brass Lantern\"]', '', 1.0, 'Here')";
+    sqlx::Executor::execute(&mut connection, older).await.expect("an older server's insert");
+    sqlx::Executor::execute(&mut connection, "UPDATE orders SET search_text = NULL WHERE id = '102'")
+        .await
+        .expect("as an older server left it");
+    connection.close().await.expect("close");
+    let store = backend::store::database::open_sql(database_url).await.expect("reopen");
+    let found: Vec<_> =
+        backend::store::OrderStore::search(&store, "brass lantern").try_collect().await.expect("search");
+    assert_eq!(found.iter().map(|order| order.id.as_str()).collect::<Vec<_>>(), ["old-1"]);
+    let found: Vec<_> = backend::store::OrderStore::search(&store, "google").try_collect().await.expect("search");
+    assert_eq!(found.iter().map(|order| order.id.as_str()).collect::<Vec<_>>(), ["102", "104"]);
+}
+
+#[tokio::test]
+async fn on_sqlite_orders_from_an_older_server_are_searchable() {
+    sqlx::any::install_default_drivers();
+    let dir = scratch_dir();
+    orders_from_an_older_server_are_searchable(&format!("sqlite://{}/orders.db?mode=rwc", dir.display())).await;
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[tokio::test]
+async fn on_postgres_orders_from_an_older_server_are_searchable() {
+    let Some(admin) = postgres() else { return };
+    sqlx::any::install_default_drivers();
+    orders_from_an_older_server_are_searchable(&common::new_postgres_database(&admin).await).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_postgres_serve_the_same_orders() {
     let Some(admin) = postgres() else { return };
@@ -140,7 +200,7 @@ fn a_database_from_a_newer_version_is_refused_and_left_alone() {
     let output = Command::new(SERVER).args(["--listen", "127.0.0.1:0", "--database-url", &url]).output().expect("run");
     assert!(!output.status.success());
     let log = String::from_utf8_lossy(&output.stdout);
-    assert!(log.contains("migrated by a newer ordermgt (it has schema version 99; this build knows up to 1)"), "{log}");
+    assert!(log.contains("migrated by a newer ordermgt (it has schema version 99; this build knows up to 2)"), "{log}");
     let (versions, orders) = runtime.block_on(async {
         use sqlx::{Connection, Row};
         let mut connection = sqlx::sqlite::SqliteConnection::connect(&url).await.expect("open");
@@ -150,7 +210,7 @@ fn a_database_from_a_newer_version_is_refused_and_left_alone() {
             sqlx::query("SELECT count(*) FROM orders").fetch_one(&mut connection).await.expect("count").get(0);
         (versions, orders)
     });
-    assert_eq!((versions, orders), (vec![1, 99], 5), "left as it was");
+    assert_eq!((versions, orders), (vec![1, 2, 99], 5), "left as it was");
     std::fs::remove_dir_all(dir).expect("clean up");
 }
 

@@ -79,3 +79,45 @@ async fn a_search_stays_correct_while_orders_are_added() {
     // Orders added meanwhile may or may not be streamed (the server reads ahead
     // of the client by up to its send buffer), but never twice, as checked above.
 }
+
+#[tokio::test]
+async fn a_rare_item_among_many_orders_is_found_and_a_common_one_streams_whole() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    for n in 0..1_500 {
+        let items = if n % 500 == 7 { vec!["Widget".into(), "Ruby Lamp".into()] } else { vec!["Widget".into()] };
+        client.add_order(Order { id: format!("o-{n:05}"), items, ..order_101() }).await.expect("add");
+    }
+    assert_eq!(search(&server, "ruby lamp").await, ["o-00007", "o-00507", "o-01007"]);
+    assert_eq!(search(&server, "RUBY").await.len(), 3);
+    assert_eq!(search(&server, "widget").await.len(), 1_500, "more than the index hands over at once");
+    assert_eq!(search(&server, "wi").await.len(), 1_500, "too short for a trigram index");
+}
+
+#[tokio::test]
+async fn queries_match_literally_whatever_characters_they_hold() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let items = [("q1", "50% off \"deal\""), ("q2", "Ärger_Box"), ("q3", "back\\slash"), ("q4", "5 off deal")];
+    for (id, item) in items {
+        client.add_order(Order { id: id.into(), items: vec![item.into()], ..order_101() }).await.expect("add");
+    }
+    assert_eq!(search(&server, "50% off \"").await, ["q1"]);
+    assert_eq!(search(&server, "%").await, ["q1"]);
+    assert_eq!(search(&server, "ärger_b").await, ["q2"]);
+    assert_eq!(search(&server, "_").await, ["q2"]);
+    assert_eq!(search(&server, "ÄRGER").await, ["q2"]);
+    assert_eq!(search(&server, "k\\s").await, ["q3"]);
+    assert_eq!(search(&server, "off deal").await, ["q4"]);
+}
+
+#[tokio::test]
+async fn an_update_is_searched_as_it_is_now() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let mut changed = client.get_order("102".to_string()).await.expect("get").into_inner();
+    changed.items = vec!["Teapot".into()];
+    client.update_orders(futures::stream::iter([changed])).await.expect("update");
+    assert_eq!(search(&server, "teapot").await, ["102"]);
+    assert_eq!(search(&server, "google").await, ["104"], "102 no longer has a Google Pixel");
+}

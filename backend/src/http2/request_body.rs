@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
-use h2::{FlowControl, RecvStream};
+use h2::RecvStream;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 
@@ -35,19 +35,85 @@ const COPY_BELOW: usize = 4 * 1024;
 /// Splits an h2 request stream into the body the application reads and the
 /// [`Drain`] that must be polled alongside it to move DATA out of h2.
 pub(crate) fn split(mut recv: RecvStream) -> (RequestBody, Drain) {
-    let flow = recv.flow_control().clone();
-    let shared = Arc::new(Mutex::new(Inbox::default()));
-    (RequestBody { shared: Arc::clone(&shared), flow, done: false }, Drain { recv: Some(recv), shared })
+    let mut inbox = Inbox::default();
+    // A request that has arrived whole (a unary call, mostly) needs no more:
+    // its bytes are in hand, so its credit goes back at once.
+    match first_look(&mut recv, &mut inbox) {
+        Some(whole) => (RequestBody::Whole(whole), Drain(None)),
+        None => {
+            inbox.recv = Some(recv);
+            let shared = Arc::new(Mutex::new(inbox));
+            (RequestBody::Streaming { shared: Arc::clone(&shared), done: false }, Drain(Some(shared)))
+        }
+    }
+}
+
+/// Takes what h2 already holds of the request; its body if that is all of
+/// it, else `None` with what was taken left in `inbox`.
+fn first_look(recv: &mut RecvStream, inbox: &mut Inbox) -> Option<Option<Bytes>> {
+    // Polled with a waker that does nothing: the drain polls again, with the
+    // task's own, before anything waits on it.
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut whole: Option<Bytes> = None;
+    loop {
+        match recv.poll_data(&mut cx) {
+            Poll::Ready(Some(Ok(data))) => {
+                if let Some(earlier) = whole.take() {
+                    inbox.push(earlier);
+                }
+                if !inbox.chunks.is_empty() {
+                    inbox.push(data);
+                    continue;
+                }
+                whole = Some(data);
+            }
+            Poll::Ready(None) if inbox.chunks.is_empty() => {
+                return match recv.poll_trailers(&mut cx) {
+                    Poll::Ready(Ok(None)) => {
+                        let length = whole.as_ref().map_or(0, Bytes::len);
+                        let _ = recv.flow_control().release_capacity(length);
+                        Some(whole)
+                    }
+                    other => {
+                        if let Some(data) = whole {
+                            inbox.push(data);
+                        }
+                        if let Poll::Ready(end) = other {
+                            inbox.end = Some(end);
+                        }
+                        None
+                    }
+                };
+            }
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(data) = whole {
+                    inbox.push(data);
+                }
+                inbox.end = Some(Err(error));
+                return None;
+            }
+            Poll::Ready(None) | Poll::Pending => {
+                if let Some(data) = whole {
+                    inbox.push(data);
+                }
+                return None;
+            }
+        }
+    }
 }
 
 /// What has arrived and not yet been read.
 #[derive(Debug, Default)]
-struct Inbox {
+pub(crate) struct Inbox {
+    /// The stream: polled by the drain, credited by the reader.
+    recv: Option<RecvStream>,
     /// Received DATA, in order: large frames as they came, runs of small ones
     /// copied together into the last chunk.
     chunks: VecDeque<Chunk>,
     /// Set once the request ends: its trailers, or the error that ended it.
     end: Option<Result<Option<HeaderMap>, h2::Error>>,
+    /// The drain has seen the end (the reader may not have yet).
+    drained: bool,
     /// The reader waiting for more.
     reader: Option<Waker>,
     /// The reader is gone: what arrives now is acknowledged and dropped.
@@ -60,20 +126,26 @@ enum Chunk {
     Copied(BytesMut),
 }
 
+/// Appends `data` to `chunks`: a large frame as it is, a small one copied
+/// onto the last chunk of copies.
+fn push(chunks: &mut VecDeque<Chunk>, data: Bytes) {
+    if data.len() >= COPY_BELOW {
+        chunks.push_back(Chunk::Whole(data));
+        return;
+    }
+    match chunks.back_mut() {
+        Some(Chunk::Copied(tail)) if tail.len() + data.len() <= MAX_CHUNK => tail.extend_from_slice(&data),
+        _ => {
+            let mut tail = BytesMut::with_capacity(COPY_BELOW.max(data.len()));
+            tail.extend_from_slice(&data);
+            chunks.push_back(Chunk::Copied(tail));
+        }
+    }
+}
+
 impl Inbox {
     fn push(&mut self, data: Bytes) {
-        if data.len() >= COPY_BELOW {
-            self.chunks.push_back(Chunk::Whole(data));
-            return;
-        }
-        match self.chunks.back_mut() {
-            Some(Chunk::Copied(tail)) if tail.len() + data.len() <= MAX_CHUNK => tail.extend_from_slice(&data),
-            _ => {
-                let mut tail = BytesMut::with_capacity(COPY_BELOW.max(data.len()));
-                tail.extend_from_slice(&data);
-                self.chunks.push_back(Chunk::Copied(tail));
-            }
-        }
+        push(&mut self.chunks, data);
     }
 
     fn pop(&mut self) -> Option<Bytes> {
@@ -83,8 +155,13 @@ impl Inbox {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+    /// Gives the client `read` bytes more of window.
+    fn credit(&mut self, read: usize) {
+        if let Some(recv) = self.recv.as_mut()
+            && read > 0
+        {
+            let _ = recv.flow_control().release_capacity(read);
+        }
     }
 }
 
@@ -96,22 +173,33 @@ fn lock(shared: &Mutex<Inbox>) -> MutexGuard<'_, Inbox> {
 /// Moves a request's DATA out of h2 as it arrives. It ends with the request
 /// (or when the stream fails); polling it after that is harmless.
 #[derive(Debug)]
-pub(crate) struct Drain {
-    recv: Option<RecvStream>,
-    shared: Arc<Mutex<Inbox>>,
-}
+pub(crate) struct Drain(Option<Arc<Mutex<Inbox>>>);
 
 impl std::future::Future for Drain {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let Some(recv) = this.recv.as_mut() else { return Poll::Ready(()) };
-        let mut received = Vec::new();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(shared) = self.0.as_ref() else { return Poll::Ready(()) };
+        let mut inbox = lock(shared);
+        let inbox = &mut *inbox;
+        if inbox.drained {
+            return Poll::Ready(());
+        }
+        let Inbox { recv, chunks, abandoned, .. } = inbox;
+        let Some(recv) = recv.as_mut() else { return Poll::Ready(()) };
+        let mut received = false;
         let end = loop {
             match recv.poll_data(cx) {
                 Poll::Pending => break None,
-                Poll::Ready(Some(Ok(data))) => received.push(data),
+                Poll::Ready(Some(Ok(data))) => {
+                    received = true;
+                    if *abandoned {
+                        // No one will read these: let the client send on (or finish).
+                        let _ = recv.flow_control().release_capacity(data.len());
+                    } else {
+                        push(chunks, data);
+                    }
+                }
                 Poll::Ready(Some(Err(error))) => break Some(Err(error)),
                 Poll::Ready(None) => match recv.poll_trailers(cx) {
                     Poll::Pending => break None,
@@ -120,28 +208,16 @@ impl std::future::Future for Drain {
             }
         };
         let ended = end.is_some();
-        if received.is_empty() && !ended {
-            return Poll::Pending;
+        if ended {
+            inbox.end = end;
+            inbox.drained = true;
         }
-        let mut inbox = lock(&this.shared);
-        if inbox.abandoned {
-            drop(inbox);
-            // No one will read these: let the client send on (or finish).
-            let unread: usize = received.iter().map(Bytes::len).sum();
-            let _ = recv.flow_control().release_capacity(unread);
-        } else {
-            for data in received {
-                inbox.push(data);
-            }
-            if ended {
-                inbox.end = end;
-            }
-            if let Some(reader) = inbox.reader.take() {
-                reader.wake();
-            }
+        if (received || ended)
+            && let Some(reader) = inbox.reader.take()
+        {
+            reader.wake();
         }
         if ended {
-            this.recv = None;
             return Poll::Ready(());
         }
         Poll::Pending
@@ -150,10 +226,11 @@ impl std::future::Future for Drain {
 
 /// The request body the application reads.
 #[derive(Debug)]
-pub(crate) struct RequestBody {
-    shared: Arc<Mutex<Inbox>>,
-    flow: FlowControl,
-    done: bool,
+pub(crate) enum RequestBody {
+    /// The whole body, received before the call began (`None` once read, or if empty).
+    Whole(Option<Bytes>),
+    /// A body still arriving, read as the drain brings it in.
+    Streaming { shared: Arc<Mutex<Inbox>>, done: bool },
 }
 
 impl Body for RequestBody {
@@ -161,15 +238,17 @@ impl Body for RequestBody {
     type Error = h2::Error;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, h2::Error>>> {
-        let this = &mut *self;
-        if this.done {
+        let (shared, done) = match &mut *self {
+            RequestBody::Whole(data) => return Poll::Ready(data.take().map(|data| Ok(Frame::data(data)))),
+            RequestBody::Streaming { shared, done } => (shared, done),
+        };
+        if *done {
             return Poll::Ready(None);
         }
-        let mut inbox = lock(&this.shared);
+        let mut inbox = lock(shared);
         if let Some(data) = inbox.pop() {
-            drop(inbox);
             // Read now: the client may send as much again.
-            let _ = this.flow.release_capacity(data.len());
+            inbox.credit(data.len());
             return Poll::Ready(Some(Ok(Frame::data(data))));
         }
         match inbox.end.take() {
@@ -178,7 +257,7 @@ impl Body for RequestBody {
                 Poll::Pending
             }
             Some(end) => {
-                this.done = true;
+                *done = true;
                 Poll::Ready(match end {
                     Ok(Some(trailers)) => Some(Ok(Frame::trailers(trailers))),
                     Ok(None) => None,
@@ -189,27 +268,33 @@ impl Body for RequestBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        if self.done {
-            return true;
+        match self {
+            RequestBody::Whole(data) => data.is_none(),
+            RequestBody::Streaming { done: true, .. } => true,
+            RequestBody::Streaming { shared, .. } => {
+                let inbox = lock(shared);
+                inbox.chunks.is_empty() && matches!(inbox.end, Some(Ok(None)))
+            }
         }
-        let inbox = lock(&self.shared);
-        inbox.is_empty() && matches!(inbox.end, Some(Ok(None)))
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
+        match self {
+            RequestBody::Whole(data) => SizeHint::with_exact(data.as_ref().map_or(0, |data| data.len() as u64)),
+            RequestBody::Streaming { .. } => SizeHint::default(),
+        }
     }
 }
 
 impl Drop for RequestBody {
     fn drop(&mut self) {
-        let mut inbox = lock(&self.shared);
+        let RequestBody::Streaming { shared, .. } = self else { return };
+        let mut inbox = lock(shared);
         inbox.abandoned = true;
         let mut unread = 0;
         while let Some(data) = inbox.pop() {
             unread += data.len();
         }
-        drop(inbox);
-        let _ = self.flow.release_capacity(unread);
+        inbox.credit(unread);
     }
 }

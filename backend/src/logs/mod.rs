@@ -210,6 +210,42 @@ mod tests {
         assert!(lines.iter().enumerate().all(|(n, line)| *line == format!("line {n}")));
     }
 
+    /// Output that takes nothing until it is let go, like a pipe no one reads.
+    struct Blocked(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+    impl Write for Blocked {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let (open, opened) = &*self.0;
+            let mut open = open.lock().expect("lock");
+            while !*open {
+                open = opened.wait(open).expect("wait");
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_beyond_the_bound_are_dropped_and_counted_while_output_is_blocked() {
+        let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let (sink, flush) = spawn(Blocked(Arc::clone(&gate))).expect("spawn");
+        let before = dropped();
+        let line = [b'x'; 1023].iter().copied().chain([b'\n']).collect::<Vec<u8>>();
+        // Twice the bound: the writer holds one batch, the buffer the bound; the rest is dropped.
+        // (Were logging to wait on the blocked output, this loop would never end.)
+        for _ in 0..(2 * MAX_BUFFERED + 2 * MAX_BUFFERED) / line.len() {
+            sink.make_writer().write_all(&line).expect("write never fails");
+        }
+        assert!(dropped() - before >= (MAX_BUFFERED / line.len()) as u64, "dropped {}", dropped() - before);
+        let (open, opened) = &*gate;
+        *open.lock().expect("lock") = true;
+        opened.notify_all();
+        drop(flush);
+    }
+
     #[test]
     fn a_line_after_a_quiet_spell_is_written_without_waiting_for_more() {
         let out = Collected::default();

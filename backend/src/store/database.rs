@@ -13,7 +13,7 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
-use super::{CachedStore, MemoryStore, OrderStore, SqlStore, sample_orders};
+use super::{CachedStore, Dialect, MemoryStore, OrderStore, SqlStore, sample_orders};
 
 /// How long a call waits for a database connection before it fails with UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -23,10 +23,14 @@ pub const MEMORY: &str = "memory:";
 
 /// The schema, version by version, for each kind of database; applied at
 /// start, each once, in a transaction.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "create orders", include_str!("../../migrations/sqlite/0001_create_orders.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "create orders", include_str!("../../migrations/postgres/0001_create_orders.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "create orders", include_str!("../../migrations/sqlite/0001_create_orders.sql")),
+    (2, "search text", include_str!("../../migrations/sqlite/0002_search_text.sql")),
+];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "create orders", include_str!("../../migrations/postgres/0001_create_orders.sql")),
+    (2, "search text", include_str!("../../migrations/postgres/0002_search_text.sql")),
+];
 
 /// Why the store could not be opened. Each message names the database by
 /// its URL, without its password.
@@ -101,10 +105,10 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 /// migrated; a SQLite file is locked for this process first.
 pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
     let shown = redact(url);
-    let (migrations, sqlite) = if url.starts_with("sqlite:") {
-        (SQLITE_MIGRATIONS, true)
+    let (migrations, dialect) = if url.starts_with("sqlite:") {
+        (SQLITE_MIGRATIONS, Dialect::Sqlite)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        (POSTGRES_MIGRATIONS, false)
+        (POSTGRES_MIGRATIONS, Dialect::Postgres)
     } else {
         return Err(OpenError::UnknownKind { url: shown });
     };
@@ -113,6 +117,7 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
         None => None,
     };
     sqlx::any::install_default_drivers();
+    let sqlite = dialect == Dialect::Sqlite;
     let connect = |error: sqlx::Error| OpenError::Connect { url: shown.clone(), reason: error.to_string() };
     let pool = AnyPoolOptions::new()
         .max_connections(if sqlite { 4 } else { 16 })
@@ -133,11 +138,16 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
         .await
         .map_err(connect)?;
     let new = migrate(&pool, migrations, &shown).await?;
-    let store = SqlStore::new(pool, lock);
+    let store = SqlStore::new(pool, dialect, lock);
     if new {
         // The book's sample orders, into a new database only.
         let seeded = store.insert_missing(sample_orders()).await;
         seeded.map_err(|error| OpenError::Seed { url: shown.clone(), reason: error.to_string() })?;
+    }
+    let filled = store.backfill_search_text().await;
+    let filled = filled.map_err(|error| OpenError::Migrate { url: shown.clone(), reason: error.to_string() })?;
+    if filled > 0 {
+        tracing::info!(database = %shown, "filled in the search text of {filled} orders stored by an older server");
     }
     Ok(store)
 }

@@ -5,6 +5,7 @@ pub mod database;
 mod memory;
 mod seed;
 mod sql;
+mod sql_search;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -15,7 +16,7 @@ use crate::order::Order;
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use seed::sample_orders;
-pub use sql::SqlStore;
+pub use sql::{Dialect, SqlStore};
 
 /// A place to keep orders, safe to share between concurrent calls.
 ///

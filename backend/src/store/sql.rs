@@ -1,10 +1,11 @@
 //! Orders in a SQL database, SQLite or PostgreSQL, through one sqlx `AnyPool`:
-//! the same queries serve both (`$n` placeholders work in each).
+//! the same queries serve both (`$n` placeholders work in each), but for
+//! search, which each does with its own index ([`super::sql_search`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -12,20 +13,25 @@ use super::OrderStore;
 use crate::error::OrderError;
 use crate::order::Order;
 
-/// Rows a search reads per query: it bounds what a search holds in memory,
-/// whatever the size of the table.
-const SEARCH_PAGE: i64 = 256;
-
-const COLUMNS: &str = "id, items, description, price, destination";
+pub(super) const COLUMNS: &str = "id, items, description, price, destination";
+const WRITTEN: &str = "id, items, description, price, destination, search_text";
 
 /// Most ids one `get_many` query names; more are asked in several queries
 /// (SQLite allows 32,766 parameters, PostgreSQL 65,535).
 const IDS_PER_QUERY: usize = 512;
 
+/// Which database a store speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
 /// Orders kept in a database; they outlive the process.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
+    pub(super) dialect: Dialect,
     /// For a SQLite file: the lock that keeps every other server out while this one runs.
     exclusive: Option<Arc<std::fs::File>>,
 }
@@ -33,8 +39,8 @@ pub struct SqlStore {
 impl SqlStore {
     /// A store over `pool`, whose database is migrated already; `lock` holds
     /// it for this process alone, if it is.
-    pub fn new(pool: AnyPool, lock: Option<std::fs::File>) -> Self {
-        Self { pool, exclusive: lock.map(Arc::new) }
+    pub fn new(pool: AnyPool, dialect: Dialect, lock: Option<std::fs::File>) -> Self {
+        Self { pool, dialect, exclusive: lock.map(Arc::new) }
     }
 
     /// Whether no one but this process writes the database, so that what it
@@ -43,10 +49,16 @@ impl SqlStore {
         self.exclusive.is_some()
     }
 
+    /// Fills in the search text of orders an older server wrote; how many.
+    pub(super) async fn backfill_search_text(&self) -> Result<u64, sqlx::Error> {
+        super::sql_search::backfill(self).await
+    }
+
     /// Adds `orders` in one transaction, skipping any whose id is taken: two
     /// servers seeding one new database at once both succeed.
     pub(super) async fn insert_missing(&self, orders: Vec<Order>) -> Result<(), sqlx::Error> {
-        let query = format!("INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING");
+        let query =
+            format!("INSERT INTO orders ({WRITTEN}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING");
         let mut transaction = self.pool.begin().await?;
         for order in &orders {
             bind(sqlx::query(&query), order).execute(&mut *transaction).await?;
@@ -59,7 +71,7 @@ impl SqlStore {
 impl OrderStore for SqlStore {
     async fn insert(&self, order: Order) -> Result<(), OrderError> {
         let id = order.id.clone();
-        let query = format!("INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)");
+        let query = format!("INSERT INTO orders ({WRITTEN}) VALUES ($1, $2, $3, $4, $5, $6)");
         match bind(sqlx::query(&query), &order).execute(&self.pool).await {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(OrderError::AlreadyExists { id }),
@@ -94,34 +106,13 @@ impl OrderStore for SqlStore {
     }
 
     fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
-        let pool = self.pool.clone();
-        let query = query.to_lowercase();
-        // Keyset pages in id order: each read sees the table as it is then, so
-        // an order is never streamed twice and orders added meanwhile with
-        // later ids are streamed too.
-        stream::unfold(Some(String::new()), move |after| {
-            let (pool, query) = (pool.clone(), query.clone());
-            async move {
-                let after = after?;
-                match page(&pool, &after).await {
-                    Err(error) => Some((stream::iter(vec![Err(error)]), None)),
-                    Ok(orders) => {
-                        let next = (orders.len() as i64 == SEARCH_PAGE)
-                            .then(|| orders.last().map(|order| order.id.clone()))
-                            .flatten();
-                        let found: Vec<_> = orders.into_iter().filter(|order| order.matches(&query)).map(Ok).collect();
-                        Some((stream::iter(found), next))
-                    }
-                }
-            }
-        })
-        .flatten()
-        .boxed()
+        super::sql_search::search(self.clone(), query.to_lowercase())
     }
 
     async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
         let mut transaction = self.pool.begin().await.map_err(unavailable)?;
-        let query = "UPDATE orders SET items = $2, description = $3, price = $4, destination = $5 WHERE id = $1";
+        let query = "UPDATE orders SET items = $2, description = $3, price = $4, destination = $5, search_text = $6 \
+                     WHERE id = $1";
         for order in &orders {
             let updated = bind(sqlx::query(query), order).execute(&mut *transaction).await.map_err(unavailable)?;
             if updated.rows_affected() == 0 {
@@ -133,26 +124,23 @@ impl OrderStore for SqlStore {
     }
 }
 
-async fn page(pool: &AnyPool, after: &str) -> Result<Vec<Order>, OrderError> {
-    let query = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2");
-    let rows = sqlx::query(&query).bind(after).bind(SEARCH_PAGE).fetch_all(pool).await.map_err(unavailable)?;
-    rows.iter().map(order_from).collect()
-}
-
+/// Binds an order's columns, in [`WRITTEN`]'s order, to `$1`..`$6`.
 fn bind<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     order: &Order,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let items = serde_json::to_string(&order.items).expect("strings serialize");
+    let items = serde_json::to_string(&order.items).unwrap_or_else(|_| "[]".into());
     query
         .bind(order.id.clone())
         .bind(items)
         .bind(order.description.clone())
         .bind(f64::from(order.price))
         .bind(order.destination.clone())
+        .bind(order.search_text())
 }
 
-fn order_from(row: &AnyRow) -> Result<Order, OrderError> {
+/// The order in a row of [`COLUMNS`].
+pub(super) fn order_from(row: &AnyRow) -> Result<Order, OrderError> {
     let read = || -> Result<Order, sqlx::Error> {
         let items: String = row.try_get("items")?;
         let price: f64 = row.try_get("price")?;
@@ -168,6 +156,6 @@ fn order_from(row: &AnyRow) -> Result<Order, OrderError> {
 }
 
 /// Any database failure but a taken id: the store cannot answer now.
-fn unavailable(error: sqlx::Error) -> OrderError {
+pub(super) fn unavailable(error: sqlx::Error) -> OrderError {
     OrderError::Unavailable(error.to_string())
 }

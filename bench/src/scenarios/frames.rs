@@ -64,7 +64,8 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let sent = case.streams * case.ids_per_stream;
+    // What the streams that ended well sent (a failed stream's figures are not ids/s).
+    let sent = (case.streams - failures.len()) * case.ids_per_stream;
     let scenario = match case.reading {
         Reading::WhileSending => "bidi-frames",
         Reading::AfterWindowFills => "bidi-send-first",
@@ -126,7 +127,7 @@ async fn one_stream(connection: Connection, ids: Vec<String>, stream: usize, cas
 }
 
 fn note_batch_end(sent: usize, batch_size: usize, sent_at: &mpsc::UnboundedSender<Instant>) {
-    if (sent + 1) % batch_size == 0 {
+    if (sent + 1).is_multiple_of(batch_size) {
         let _ = sent_at.send(Instant::now());
     }
 }

@@ -1,0 +1,179 @@
+//! Searching a SQL store: the filter runs in the database, on each order's
+//! `search_text` (its items, lowercased, one per line), so that a search for
+//! a rare item reads the few orders that have it rather than the table.
+//!
+//! Results stream in id order, read as the client reads them:
+//! - PostgreSQL pages through the matches in id order, `LIMIT` rows a query,
+//!   its planner choosing between the trigram index (`pg_trgm`, for rare
+//!   items) and the primary key (for common ones).
+//! - SQLite first asks its trigram index (FTS5) how many orders match: up to
+//!   [`FEW`], it reads them all in one query; more, and it pages through the
+//!   table in id order with the filter, as the index could not give them in
+//!   that order. Queries under three characters, which a trigram index cannot
+//!   answer, page the same way.
+//!
+//! Each page sees the table as it is then: an order is streamed at most
+//! once, and one that exists throughout exactly once. The database's filter
+//! is checked again by [`Order::matches`], whose rules are the contract.
+
+use futures::stream::{self, BoxStream, StreamExt};
+
+use super::sql::{COLUMNS, Dialect, SqlStore, order_from, unavailable};
+use crate::error::OrderError;
+use crate::order::Order;
+
+/// Rows a search reads per query: it bounds what a search holds in memory,
+/// whatever the size of the table.
+const PAGE: i64 = 256;
+/// Matches the SQLite index hands over at once, in one query.
+const FEW: i64 = 1_000;
+
+/// How a search reads the table.
+#[derive(Debug, Clone)]
+enum Filter {
+    /// Every order.
+    All,
+    /// Orders whose search text contains this (lowercased) text.
+    Containing(String),
+}
+
+/// The orders of `store` matching `query` (lowercased), in id order.
+pub(super) fn search(store: SqlStore, query: String) -> BoxStream<'static, Result<Order, OrderError>> {
+    if query.is_empty() {
+        return pages(store, Filter::All);
+    }
+    if store.dialect == Dialect::Sqlite && query.chars().count() >= 3 {
+        return stream::once(few_or_pages(store, query)).flatten().boxed();
+    }
+    pages(store, Filter::Containing(query))
+}
+
+/// SQLite: the matches at once if the index finds few, else [`pages`].
+async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Result<Order, OrderError>> {
+    // An FTS5 phrase: the text in double quotes, its own quotes doubled.
+    let phrase = format!("\"{}\"", query.replace('"', "\"\""));
+    let probe = sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM (SELECT rowid FROM orders_search WHERE orders_search MATCH $1 LIMIT $2)",
+    )
+    .bind(phrase.clone())
+    .bind(FEW + 1)
+    .fetch_one(&store.pool)
+    .await;
+    match probe {
+        Err(error) => stream::iter([Err(unavailable(error))]).boxed(),
+        Ok(found) if found > FEW => pages(store, Filter::Containing(query)),
+        Ok(_) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM orders WHERE rowid IN \
+                 (SELECT rowid FROM orders_search WHERE orders_search MATCH $1) ORDER BY id"
+            );
+            let rows = sqlx::query(&sql).bind(phrase).fetch_all(&store.pool).await.map_err(unavailable);
+            let orders: Vec<Result<Order, OrderError>> = match rows {
+                Err(error) => vec![Err(error)],
+                Ok(rows) => rows
+                    .iter()
+                    .map(order_from)
+                    .filter(|order| order.as_ref().map_or(true, |order| order.matches(&query)))
+                    .collect(),
+            };
+            stream::iter(orders).boxed()
+        }
+    }
+}
+
+/// Keyset pages in id order, the filter applied by the database.
+fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Order, OrderError>> {
+    stream::unfold(Some(String::new()), move |after| {
+        let (store, filter) = (store.clone(), filter.clone());
+        async move {
+            let after = after?;
+            match page(&store, &filter, &after).await {
+                Err(error) => Some((stream::iter(vec![Err(error)]), None)),
+                Ok((orders, last)) => {
+                    let found: Vec<_> = orders
+                        .into_iter()
+                        .filter(|order| match &filter {
+                            Filter::All => true,
+                            Filter::Containing(query) => order.matches(query),
+                        })
+                        .map(Ok)
+                        .collect();
+                    Some((stream::iter(found), last))
+                }
+            }
+        }
+    })
+    .flatten()
+    .boxed()
+}
+
+/// One page after `after`: its orders, and where the next begins (`None` at the end).
+async fn page(store: &SqlStore, filter: &Filter, after: &str) -> Result<(Vec<Order>, Option<String>), OrderError> {
+    let rows = match filter {
+        Filter::All => {
+            let sql = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2");
+            sqlx::query(&sql).bind(after.to_string()).bind(PAGE).fetch_all(&store.pool).await
+        }
+        Filter::Containing(query) => {
+            let (condition, needle) = match store.dialect {
+                // instr: a plain substring test, no pattern characters to escape.
+                Dialect::Sqlite => ("instr(search_text, $2) > 0", query.clone()),
+                // LIKE, which the trigram index serves; % _ \ in the query escaped.
+                Dialect::Postgres => ("search_text LIKE $2", format!("%{}%", escape_like(query))),
+            };
+            let sql = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 AND {condition} ORDER BY id LIMIT $3");
+            sqlx::query(&sql).bind(after.to_string()).bind(needle).bind(PAGE).fetch_all(&store.pool).await
+        }
+    }
+    .map_err(unavailable)?;
+    let orders = rows.iter().map(order_from).collect::<Result<Vec<_>, _>>()?;
+    let next = (orders.len() as i64 == PAGE).then(|| orders.last().map(|order| order.id.clone())).flatten();
+    Ok((orders, next))
+}
+
+/// `text` for use inside a LIKE pattern whose escape character is `\`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Fills in the search text of orders written before it existed (by an
+/// older server), a thousand at a time; how many there were.
+pub(super) async fn backfill(store: &SqlStore) -> Result<u64, sqlx::Error> {
+    let mut filled = 0;
+    loop {
+        let sql = format!("SELECT {COLUMNS} FROM orders WHERE search_text IS NULL LIMIT 1000");
+        let rows = sqlx::query(&sql).fetch_all(&store.pool).await?;
+        if rows.is_empty() {
+            return Ok(filled);
+        }
+        let mut transaction = store.pool.begin().await?;
+        for row in &rows {
+            let order = order_from(row).map_err(|error| sqlx::Error::Protocol(error.to_string()))?;
+            sqlx::query("UPDATE orders SET search_text = $2 WHERE id = $1")
+                .bind(order.id.clone())
+                .bind(order.search_text())
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
+        filled += rows.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_the_query_literally() {
+        assert_eq!(escape_like("50%_off\\now"), "50\\%\\_off\\\\now");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}
