@@ -1,41 +1,108 @@
 #!/usr/bin/env bash
-# The benchmark report: builds in release mode, starts our server on a free port, runs every
-# scenario of ordermgt-bench against it (bidi, websocket, unary, search, idle-streams), and prints
-# a markdown report (also written to target/bench/report.md, with the raw figures in
-# target/bench/report.json). processOrders over WebSocket (`websocket`) is set beside the native
-# streams (`bidi`) of the same count in a `websocket vs bidi` row.
-# Usage: scripts/bench.sh [ordermgt-bench flags...] [scenario...]
-#   e.g. scripts/bench.sh --seconds 10; scripts/bench.sh --streams 1 bidi websocket
+# The benchmark report, our server as users run it beside the book's Go server.
+#
+# Builds in release mode and starts, each on a free port:
+#   ours-sqlite  ordermgt-server as it runs by default: SQLite in a fresh --data-dir, a log line per call
+#   ours-memory  the same on the in-memory store (--database-url memory:)
+#   go           the book's ch. 3 Go server, logging as shipped (built by ../shared/peers/seed-go/build.sh
+#                from Debian's Go and gRPC packages; ORDERMGT_SEED_GO names another copy; skipped if absent)
+# then runs ordermgt-bench against all three, case after case, round after round (3 rounds and 500,000 ids
+# a processOrders case unless ORDERMGT_BENCH_ROUNDS / ORDERMGT_BENCH_TOTAL_IDS say otherwise):
+#   unary getOrder (c=32) from ordermgt-bench's client and from nghttp2's h2load (installed if missing),
+#   processOrders at 1, 64 and 1,024 streams from three clients: tonic's (bidi), one DATA frame per id
+#   (bidi-frames), and one that sends all the windows take before it reads (bidi-send-first);
+# and then what only ours serves or what fills a store (websocket, add, search, idle-streams) on ours alone.
+# The report (medians, ratios to the Go server, ✓/✗ against 1.5×) is printed and written to
+# target/bench/report.md, the raw figures to target/bench/report.json and target/bench/ours.json.
+# Usage: scripts/bench.sh [ordermgt-bench flags...]   e.g. scripts/bench.sh --streams 1,64 --seconds 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# websocket opens one socket per call (1,024 at --streams 1024), client and server each.
+# websocket and 1,024 streams open many sockets, client and server each.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 cargo build --release --locked -p backend -p ordermgt-bench
-mkdir -p target/bench
-log=target/bench/server.log
-# The transports are measured over the in-memory store unless ORDERMGT_DATABASE_URL names a
-# database (e.g. sqlite://target/bench/orders.db?mode=rwc, or a postgres:// URL).
-ORDERMGT_DATABASE_URL="${ORDERMGT_DATABASE_URL:-memory:}" RUST_LOG=info \
-    target/release/ordermgt-server --listen 127.0.0.1:0 >"$log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null' EXIT
-for _ in $(seq 1 100); do
-    url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -n 1 | sed 's/listening on //' || true)
-    [[ -n "$url" ]] && break
-    sleep 0.1
-done
-[[ -n "${url:-}" ]] || { echo "the server did not start; see $log" >&2; exit 1; }
+if ! command -v h2load >/dev/null 2>&1; then
+    echo "==> bench: installing h2load (nghttp2-client) from Debian"
+    sudo_if_needed apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq nghttp2-client >/dev/null
+fi
+out=target/bench
+mkdir -p "$out"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
-report=target/bench/report.md
+# Starts our server with "$@", logging to $out/$name.log; sets url and pid.
+start_ours() {
+    local name=$1
+    shift
+    local log=$out/$name.log
+    RUST_LOG=info target/release/ordermgt-server --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+    pid=$!
+    pids+=("$pid")
+    url=
+    for _ in $(seq 1 200); do
+        url=$(grep -o 'listening on http://[0-9.:]*' "$log" | head -n 1 | sed 's/listening on //' || true)
+        [[ -n "$url" ]] && return
+        sleep 0.05
+    done
+    echo "$name did not start; see $log" >&2
+    exit 1
+}
+
+start_ours ours-sqlite --data-dir "$work/data"
+sqlite_url=$url sqlite_pid=$pid
+start_ours ours-memory --database-url memory:
+memory_url=$url memory_pid=$pid
+
+servers=(--server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url")
+seed=${ORDERMGT_SEED_GO:-../shared/peers/seed-go}
+go_addr=127.0.0.1:50061
+if [[ -x $seed/build.sh ]]; then
+    if [[ ! -x $out/seed/seed-server ]]; then
+        echo "==> bench: building the book's Go server ($seed/build.sh)"
+        SEED_ADDR=$go_addr "$seed/build.sh" "$out/seed" >/dev/null
+    fi
+    if (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null; then
+        echo "$go_addr is taken: the Go server (built to listen there) cannot start" >&2
+        exit 1
+    fi
+    "$out/seed/seed-server" >"$out/go.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null && break
+        sleep 0.05
+    done
+    servers+=(--server "go=http://$go_addr" --baseline go)
+else
+    echo "==> bench: no Go server to compare with ($seed/build.sh not found; ORDERMGT_SEED_GO names it)" >&2
+fi
+
+report=$out/report.md
 {
     echo "# ordermgt benchmark, $(date -u +%Y-%m-%d)"
     echo
-    echo "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; client (ordermgt-bench) and server (ordermgt-server) side by side on this machine, over loopback."
-    database=$(grep -o 'database=[^ ]*' "$log" | head -n 1 | sed 's/^database=//' || true)
-    echo "The server's database: ${database:-see $log} (ORDERMGT_DATABASE_URL sets it)."
+    echo "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; clients and servers side by side on this machine, over loopback."
+    echo "ours-sqlite is the server as it runs by default (SQLite under a fresh --data-dir, a log line per call at info);"
+    echo "ours-memory the same on --database-url memory:; go the book's ch. 3 Go server, logging as shipped."
+    echo "Command: scripts/bench.sh $*"
     echo
-    target/release/ordermgt-bench --server "$url" --server-pid "$server" --json target/bench/report.json "$@"
+    echo "## Against the book's Go server"
+    echo
+    ORDERMGT_BENCH_ROUNDS=${ORDERMGT_BENCH_ROUNDS:-3} ORDERMGT_BENCH_TOTAL_IDS=${ORDERMGT_BENCH_TOTAL_IDS:-500000} \
+        target/release/ordermgt-bench "${servers[@]}" --json "$out/report.json" "$@" \
+        unary h2load bidi bidi-frames bidi-send-first
+    echo "## What only ours serves, or what fills the store"
+    echo
+    target/release/ordermgt-bench --server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url" \
+        --server-pid "ours-sqlite=$sqlite_pid" --server-pid "ours-memory=$memory_pid" --json "$out/ours.json" "$@" \
+        websocket add search idle-streams
     if compgen -G "dist/*_bg.wasm" >/dev/null; then
         echo "## The page's release bundle (dist/)"
         echo

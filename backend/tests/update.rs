@@ -71,3 +71,41 @@ async fn an_order_sent_twice_or_without_id_fails_the_update() {
     assert_eq!(status.code(), Code::InvalidArgument);
     assert!(status.message().contains("id is required"), "{}", status.message());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_updates_and_adds_each_succeed_or_fail_alone() {
+    let server = spawn().await;
+    let before = stored(&server, "103").await;
+    // Sent together, so a store that commits writes in groups takes them in one.
+    let calls = (0..16).map(|n| {
+        let server = &server;
+        async move {
+            let mut client = server.client().await;
+            match n % 4 {
+                0 => client
+                    .update_orders(futures::stream::iter([changed("102", &[&format!("Item {n}")])]))
+                    .await
+                    .map(drop),
+                1 => {
+                    let doomed = [changed("103", &["Never stored"]), changed(&format!("missing-{n}"), &["Nothing"])];
+                    client.update_orders(futures::stream::iter(doomed)).await.map(drop)
+                }
+                2 => client.add_order(changed(&format!("new-{n}"), &["Fresh"])).await.map(drop),
+                _ => client.add_order(changed("104", &["Taken"])).await.map(drop),
+            }
+        }
+    });
+    let outcomes = futures::future::join_all(calls).await;
+    for (n, outcome) in outcomes.iter().enumerate() {
+        match n % 4 {
+            0 | 2 => assert!(outcome.is_ok(), "call {n}: {outcome:?}"),
+            1 => assert_eq!(outcome.as_ref().map_err(|status| status.code()), Err(Code::NotFound), "call {n}"),
+            _ => assert_eq!(outcome.as_ref().map_err(|status| status.code()), Err(Code::AlreadyExists), "call {n}"),
+        }
+    }
+    assert_eq!(stored(&server, "103").await, before, "the refused updates changed nothing");
+    assert!(stored(&server, "102").await.items[0].starts_with("Item "));
+    for n in (2..16).step_by(4) {
+        assert_eq!(stored(&server, &format!("new-{n}")).await.items, ["Fresh"]);
+    }
+}

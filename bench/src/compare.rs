@@ -29,7 +29,7 @@ pub(crate) struct Compared {
 fn headline(scenario: &str) -> Option<&'static str> {
     match scenario {
         "bidi" | "bidi-frames" | "bidi-send-first" | "websocket" => Some("ids/s"),
-        "unary" | "add" => Some("calls/s"),
+        "unary" | "add" | "h2load" => Some("calls/s"),
         "search" => Some("orders/s"),
         _ => None,
     }
@@ -73,6 +73,34 @@ pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comp
             })
             .collect();
         out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, servers });
+    }
+    out
+}
+
+/// For each server and stream count measured both ways, processOrders over
+/// WebSocket (grpc-ws) set beside native gRPC (tonic's client): their ids/s
+/// and the ratio. `medians` has a row per scenario, case and server.
+pub(crate) fn websocket_vs_native(medians: &[Row]) -> Vec<Row> {
+    let count = |case: &str, key: &str| -> Option<usize> { case.strip_prefix(key)?.split(' ').next()?.parse().ok() };
+    let mut out = Vec::new();
+    for native in medians.iter().filter(|row| row.scenario == "bidi") {
+        let Some(streams) = count(&native.case, "streams=") else { continue };
+        let websocket = medians.iter().find(|row| {
+            row.scenario == "websocket" && row.server == native.server && count(&row.case, "calls=") == Some(streams)
+        });
+        let (Some(native_rate), Some(websocket_rate)) =
+            (native.figure("ids/s"), websocket.and_then(|row| row.figure("ids/s")))
+        else {
+            continue;
+        };
+        let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs grpc-ws.v1 (websocket)");
+        let mut row = Row::new("websocket vs bidi", case)
+            .with("native ids/s", native_rate, "1/s")
+            .with("websocket ids/s", websocket_rate, "1/s")
+            .with("websocket/native", websocket_rate / native_rate, "");
+        row.server = native.server.clone();
+        row.round = native.round;
+        out.push(row);
     }
     out
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use report::Row;
-use scenarios::{bidi, frames, idle, search, unary, websocket};
+use scenarios::{bidi, frames, h2load, idle, search, unary, websocket};
 
 /// A load generator for ecommerce.OrderManagement: needs nothing of the server but the book's proto.
 #[derive(Debug, Parser)]
@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, default_value_t = 1.5)]
     target: f64,
     /// How many times to run each case on each server, interleaved; the report gives medians.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, env = "ORDERMGT_BENCH_ROUNDS", default_value_t = 1)]
     rounds: usize,
     /// Also write every figure as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -50,7 +50,7 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,64,1024")]
     streams: Vec<usize>,
     /// bidi, bidi-frames, bidi-send-first, websocket: ids sent per case, split evenly over its streams.
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, env = "ORDERMGT_BENCH_TOTAL_IDS", default_value_t = 2_000_000)]
     total_ids: usize,
     /// HTTP/2 connections to spread streams and calls over (default: one per 100 streams, 4 for unary).
     #[arg(long)]
@@ -58,6 +58,9 @@ struct Args {
     /// unary: concurrent getOrder callers.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// h2load: how many getOrder calls h2load makes per case.
+    #[arg(long, default_value_t = 300_000)]
+    h2load_calls: usize,
     /// unary: how long to call, in seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
@@ -84,6 +87,8 @@ enum Scenario {
     Unary,
     /// addOrder calls/s (each a new order: it measures the store's writes).
     Add,
+    /// getOrder calls/s as nghttp2's h2load drives it (needs h2load on the PATH).
+    H2load,
     Search,
     IdleStreams,
     Websocket,
@@ -106,9 +111,11 @@ async fn main() -> ExitCode {
             if !comparison.is_empty() {
                 println!("{}", compare::markdown(&comparison, args.baseline.as_deref().unwrap_or(""), args.target));
             }
-            println!("{}", report::markdown(&report::medians(&rows)));
+            let mut medians = report::medians(&rows);
+            medians.extend(compare::websocket_vs_native(&medians));
+            println!("{}", report::markdown(&medians));
             if let Some(path) = &args.json {
-                let json = serde_json::json!({ "rows": rows, "comparison": comparison });
+                let json = serde_json::json!({ "rows": rows, "medians": medians, "comparison": comparison });
                 let json = serde_json::to_string_pretty(&json).unwrap_or_default();
                 if let Err(error) = std::fs::write(path, json) {
                     eprintln!("ordermgt-bench: cannot write {}: {error}", path.display());
@@ -158,6 +165,7 @@ enum Job {
     Frames { streams: usize, reading: frames::Reading },
     Websocket { calls: usize },
     Unary(unary::Call),
+    H2load,
     Search,
     IdleStreams,
 }
@@ -195,6 +203,7 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
             Scenario::Websocket => jobs.extend(args.streams.iter().map(|&calls| Job::Websocket { calls })),
             Scenario::Unary => jobs.push(Job::Unary(unary::Call::Get)),
             Scenario::Add => jobs.push(Job::Unary(unary::Call::Add)),
+            Scenario::H2load => jobs.push(Job::H2load),
             Scenario::Search => jobs.push(Job::Search),
             Scenario::IdleStreams => jobs.push(Job::IdleStreams),
         }
@@ -242,6 +251,10 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
             let duration = Duration::from_secs_f64(args.seconds);
             let case = unary::Case { concurrency: args.concurrency, connections, duration };
             vec![unary::run(url, ids, case, call).await?]
+        }
+        Job::H2load => {
+            let id = ids.first().ok_or("h2load needs at least one known order")?;
+            vec![h2load::run(url, id, h2load::Case { calls: args.h2load_calls })?]
         }
         Job::Search => {
             let clients = connect::clients(url, 4).await?;

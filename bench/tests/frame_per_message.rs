@@ -51,7 +51,7 @@ async fn a_million_ids_each_in_its_own_frame_are_all_shipped_and_no_connection_i
     let output = bench.await.expect("bench");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
-    let rows = report["rows"].as_array().expect("rows").clone();
+    let rows = report["medians"].as_array().expect("medians").clone();
     for scenario in ["bidi-frames", "bidi-send-first"] {
         for streams in ["streams=1 ", "streams=64 "] {
             let sent = figure(&rows, scenario, streams, "ids sent");

@@ -43,8 +43,15 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let table = String::from_utf8_lossy(&output.stdout);
     assert!(table.starts_with("| scenario | case | figures |"), "{table}");
-    let rows: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+    let rows = report["medians"].as_array().expect("medians").clone();
 
+    for (scenario, streams) in [("bidi-frames", "streams=1 "), ("bidi-send-first", "streams=8 ")] {
+        let sent = figure(&rows, scenario, streams, "ids sent");
+        assert_eq!(sent, 3000.0, "{scenario}");
+        assert_eq!(figure(&rows, scenario, streams, "orders shipped"), sent, "{scenario}: every id shipped once");
+        assert_eq!(figure(&rows, scenario, streams, "streams failed"), 0.0, "{scenario}");
+    }
     for streams in ["streams=1 ", "streams=8 "] {
         let sent = figure(&rows, "bidi", streams, "ids sent");
         assert_eq!(sent, 3000.0);
@@ -91,6 +98,35 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
     }
     assert_eq!(figure(&rows, "idle-streams", "streams=50", "streams held"), 50.0);
     assert!(figure(&rows, "idle-streams", "streams=50", "server RSS with streams") > 0.0);
+    let _ = std::fs::remove_file(json);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_side_by_side_are_compared_by_the_medians_of_their_rounds() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(backend::serve(listener, App::new(&Config::default()), std::future::pending()));
+    let json = std::env::temp_dir().join(format!("ordermgt-bench-compare-{}.json", std::process::id()));
+    let output = Command::new(BENCH)
+        .args(["--server", &format!("first={url}"), "--server", &format!("second={url}"), "--baseline", "first"])
+        .args(["--rounds", "2", "--streams", "1", "--total-ids", "300", "--seconds", "0.2", "--json"])
+        .arg(&json)
+        .args(["unary", "bidi-frames"])
+        .output()
+        .expect("run ordermgt-bench");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.starts_with("| scenario | case | figure | first | second | second / first |"), "{table}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+    let comparison = report["comparison"].as_array().expect("comparison");
+    assert_eq!(comparison.len(), 2, "{comparison:#?}");
+    for case in comparison {
+        let servers = case["servers"].as_array().expect("servers");
+        assert_eq!(servers.len(), 2);
+        assert_eq!(servers[0]["ratio"], 1.0, "the baseline against itself");
+        assert_eq!(servers[1]["rounds"].as_array().map(Vec::len), Some(2), "two rounds each");
+        assert!(servers[1]["ratio"].as_f64().is_some_and(|ratio| ratio > 0.0));
+    }
     let _ = std::fs::remove_file(json);
 }
 

@@ -6,6 +6,7 @@ mod memory;
 mod seed;
 mod sql;
 mod sql_search;
+mod sql_writer;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;

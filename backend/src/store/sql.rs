@@ -14,7 +14,7 @@ use crate::error::OrderError;
 use crate::order::Order;
 
 pub(super) const COLUMNS: &str = "id, items, description, price, destination";
-const WRITTEN: &str = "id, items, description, price, destination, search_text";
+pub(super) const WRITTEN: &str = "id, items, description, price, destination, search_text";
 
 /// Most ids one `get_many` query names; more are asked in several queries
 /// (SQLite allows 32,766 parameters, PostgreSQL 65,535).
@@ -32,6 +32,8 @@ pub enum Dialect {
 pub struct SqlStore {
     pub(super) pool: AnyPool,
     pub(super) dialect: Dialect,
+    /// SQLite's writes, committed in groups by a task of their own.
+    writer: Option<super::sql_writer::Writer>,
     /// For a SQLite file: the lock that keeps every other server out while this one runs.
     exclusive: Option<Arc<std::fs::File>>,
 }
@@ -40,7 +42,8 @@ impl SqlStore {
     /// A store over `pool`, whose database is migrated already; `lock` holds
     /// it for this process alone, if it is.
     pub fn new(pool: AnyPool, dialect: Dialect, lock: Option<std::fs::File>) -> Self {
-        Self { pool, dialect, exclusive: lock.map(Arc::new) }
+        let writer = (dialect == Dialect::Sqlite).then(|| super::sql_writer::Writer::spawn(pool.clone()));
+        Self { pool, dialect, writer, exclusive: lock.map(Arc::new) }
     }
 
     /// Whether no one but this process writes the database, so that what it
@@ -56,7 +59,7 @@ impl SqlStore {
 
     /// Adds `orders` in one transaction, skipping any whose id is taken: two
     /// servers seeding one new database at once both succeed.
-    pub(super) async fn insert_missing(&self, orders: Vec<Order>) -> Result<(), sqlx::Error> {
+    pub async fn insert_missing(&self, orders: Vec<Order>) -> Result<(), sqlx::Error> {
         let query =
             format!("INSERT INTO orders ({WRITTEN}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING");
         let mut transaction = self.pool.begin().await?;
@@ -70,6 +73,9 @@ impl SqlStore {
 #[async_trait]
 impl OrderStore for SqlStore {
     async fn insert(&self, order: Order) -> Result<(), OrderError> {
+        if let Some(writer) = &self.writer {
+            return writer.insert(order).await;
+        }
         let id = order.id.clone();
         let query = format!("INSERT INTO orders ({WRITTEN}) VALUES ($1, $2, $3, $4, $5, $6)");
         match bind(sqlx::query(&query), &order).execute(&self.pool).await {
@@ -110,6 +116,9 @@ impl OrderStore for SqlStore {
     }
 
     async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
+        if let Some(writer) = &self.writer {
+            return writer.replace_all(orders).await;
+        }
         let mut transaction = self.pool.begin().await.map_err(unavailable)?;
         let query = "UPDATE orders SET items = $2, description = $3, price = $4, destination = $5, search_text = $6 \
                      WHERE id = $1";
@@ -125,7 +134,7 @@ impl OrderStore for SqlStore {
 }
 
 /// Binds an order's columns, in [`WRITTEN`]'s order, to `$1`..`$6`.
-fn bind<'q>(
+pub(super) fn bind<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     order: &Order,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {

@@ -6,7 +6,8 @@
 //! - PostgreSQL pages through the matches in id order, `LIMIT` rows a query,
 //!   its planner choosing between the trigram index (`pg_trgm`, for rare
 //!   items) and the primary key (for common ones).
-//! - SQLite first asks its trigram index (FTS5) how many orders match: up to
+//! - SQLite first asks its trigram index (FTS5) how many orders hold every
+//!   trigram of the query: up to
 //!   [`FEW`], it reads them all in one query; more, and it pages through the
 //!   table in id order with the filter, as the index could not give them in
 //!   that order. Queries under three characters, which a trigram index cannot
@@ -50,8 +51,7 @@ pub(super) fn search(store: SqlStore, query: String) -> BoxStream<'static, Resul
 
 /// SQLite: the matches at once if the index finds few, else [`pages`].
 async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Result<Order, OrderError>> {
-    // An FTS5 phrase: the text in double quotes, its own quotes doubled.
-    let phrase = format!("\"{}\"", query.replace('"', "\"\""));
+    let phrase = trigrams(&query);
     let probe = sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM (SELECT rowid FROM orders_search WHERE orders_search MATCH $1 LIMIT $2)",
     )
@@ -131,6 +131,20 @@ async fn page(store: &SqlStore, filter: &Filter, after: &str) -> Result<(Vec<Ord
     Ok((orders, next))
 }
 
+/// An FTS5 query for the orders whose text holds every trigram of `query`
+/// (three characters or more): a superset of those that contain it, which
+/// [`Order::matches`] then narrows. (The index keeps no positions, so it
+/// cannot match the trigrams as a phrase.)
+fn trigrams(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let mut terms: Vec<String> = chars
+        .windows(3)
+        .map(|trigram| format!("\"{}\"", trigram.iter().collect::<String>().replace('"', "\"\"")))
+        .collect();
+    terms.dedup();
+    terms.join(" AND ")
+}
+
 /// `text` for use inside a LIKE pattern whose escape character is `\`.
 fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -170,6 +184,13 @@ pub(super) async fn backfill(store: &SqlStore) -> Result<u64, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_query_names_each_trigram_quoted() {
+        assert_eq!(trigrams("lamp"), r#""lam" AND "amp""#);
+        assert_eq!(trigrams("a\"b\"c"), r#""a""b" AND """b""" AND "b""c""#);
+        assert_eq!(trigrams("äpf"), r#""äpf""#);
+    }
 
     #[test]
     fn like_patterns_match_the_query_literally() {
