@@ -259,7 +259,8 @@ where
         }
         let into_axum: fn(Result<http::Response<ObservedBody<tonic::body::Body>>, Infallible>) -> _ =
             |response| response.map(|response| response.map(axum::body::Body::new));
-        futures::future::Either::Left(tower::Service::call(&mut self.books.clone(), request).map(into_axum))
+        // CallService serves each call with a clone of its own (tonic's services are always ready).
+        futures::future::Either::Left(tower::Service::call(&mut self.books, request).map(into_axum))
     }
 }
 

@@ -45,7 +45,7 @@ const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// h2's budget for the bookkeeping of small DATA frames it holds unread: one
 /// connection window of 5-byte frames (the smallest gRPC message), at h2's
 /// reckoning of 256 bytes less the payload per frame.
-pub(crate) const DATA_FRAME_BUDGET: usize = (CONNECTION_WINDOW as usize / 5) * (256 - 5);
+const DATA_FRAME_BUDGET: usize = (CONNECTION_WINDOW as usize / 5) * (256 - 5);
 const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 /// What a stream may queue for sending beyond what the client's window takes.
 const MAX_SEND_BUFFER: usize = 400 * 1024;
@@ -197,7 +197,7 @@ async fn serve_stream(
     parts.extensions.insert(ConnectInfo(peer));
     parts.extensions.insert(peer_name);
     let (body, drain) = request_body::split(recv);
-    let request = Request::from_parts(parts, axum::body::Body::new(body));
+    let request = Request::from_parts(parts, body);
     let answer = async {
         let response = match router.oneshot(request).await {
             Ok(response) => response,
@@ -238,7 +238,6 @@ async fn serve_stream(
 
 /// Logs and counts what ended a connection abnormally.
 fn report(metrics: &Metrics, peer: SocketAddr, error: &h2::Error) {
-    let initiator = if error.is_remote() { "client" } else { "server" };
     if let Some(io) = error.get_io() {
         use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
         let reason = match io.kind() {
@@ -256,6 +255,7 @@ fn report(metrics: &Metrics, peer: SocketAddr, error: &h2::Error) {
         tracing::debug!(%peer, "HTTP/2 connection closed: {error}");
         return;
     }
+    let initiator = if error.is_remote() { "client" } else { "server" };
     metrics.connection_error("h2", initiator, reason);
     if error.is_go_away() && error.is_remote() {
         tracing::warn!(%peer, reason, "the client closed its HTTP/2 connection with an error (GOAWAY): {error}");
@@ -266,7 +266,7 @@ fn report(metrics: &Metrics, peer: SocketAddr, error: &h2::Error) {
 
 /// The name RFC 9113 gives an error code; `other` for unknown ones, so a
 /// client cannot mint metric series.
-pub(crate) fn reason_name(reason: Reason) -> &'static str {
+fn reason_name(reason: Reason) -> &'static str {
     match u32::from(reason) {
         0x0 => "NO_ERROR",
         0x1 => "PROTOCOL_ERROR",

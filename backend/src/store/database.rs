@@ -26,10 +26,12 @@ pub const MEMORY: &str = "memory:";
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "create orders", include_str!("../../migrations/sqlite/0001_create_orders.sql")),
     (2, "search text", include_str!("../../migrations/sqlite/0002_search_text.sql")),
+    (3, "search pending", include_str!("../../migrations/sqlite/0003_search_pending.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "create orders", include_str!("../../migrations/postgres/0001_create_orders.sql")),
     (2, "search text", include_str!("../../migrations/postgres/0002_search_text.sql")),
+    (3, "search pending", include_str!("../../migrations/postgres/0003_search_pending.sql")),
 ];
 
 /// Why the store could not be opened. Each message names the database by
@@ -77,7 +79,7 @@ pub async fn open(url: &str, cache_bytes: u64) -> Result<Arc<dyn OrderStore>, Op
 /// Takes the exclusive lock of the SQLite database at `file`: released when
 /// the returned file is closed, or the process ends however it ends.
 fn lock(file: &Path, url: &str) -> Result<std::fs::File, OpenError> {
-    create_parent_dir(url)?;
+    create_parent_dir(file)?;
     let mut name = file.as_os_str().to_owned();
     name.push(".lock");
     let path = std::path::PathBuf::from(name);
@@ -186,9 +188,8 @@ impl<'s> MigrationSource<'s> for Embedded {
     }
 }
 
-fn create_parent_dir(url: &str) -> Result<(), OpenError> {
-    let Some(path) = sqlite_file(url) else { return Ok(()) };
-    match path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+fn create_parent_dir(file: &Path) -> Result<(), OpenError> {
+    match file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir { dir: dir.display().to_string(), source })
         }

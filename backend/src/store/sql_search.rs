@@ -162,6 +162,7 @@ fn escape_like(text: &str) -> String {
 pub(super) async fn backfill(store: &SqlStore) -> Result<u64, sqlx::Error> {
     let mut filled = 0;
     loop {
+        // Served by the partial index orders_search_pending (migration 3): no scan.
         let sql = format!("SELECT {COLUMNS} FROM orders WHERE search_text IS NULL LIMIT 1000");
         let rows = sqlx::query(&sql).fetch_all(&store.pool).await?;
         if rows.is_empty() {
