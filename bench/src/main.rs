@@ -238,8 +238,8 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
         Job::Frames { streams, reading } => {
             let connections = per_100(streams);
             let ids_per_stream = (args.total_ids / streams.max(1)).max(args.batch_size);
-            let case = frames::Case { streams, connections, ids_per_stream, batch_size: args.batch_size, reading };
-            vec![frames::run(url, ids, case).await?]
+            let case = bidi::Case { streams, connections, ids_per_stream, batch_size: args.batch_size };
+            vec![frames::run(url, ids, case, reading).await?]
         }
         Job::Websocket { calls } => {
             let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);

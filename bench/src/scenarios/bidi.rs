@@ -79,14 +79,20 @@ pub(crate) fn row(scenario: &'static str, case: String, sent: usize, mut total: 
         .with_latencies(["batch latency p50", "batch latency p99", "batch latency max"], &mut total.latencies)
 }
 
-pub(crate) async fn run(clients: &[Client], ids: &[String], case: Case) -> Result<Row, String> {
-    if ids.len() < case.batch_size {
+/// Refuses to run `scenario` over fewer known orders than a batch holds: no
+/// batch would ever fill.
+pub(crate) fn enough_known(scenario: &str, ids: &[String], batch_size: usize) -> Result<(), String> {
+    if ids.len() < batch_size {
         return Err(format!(
-            "bidi needs at least {} known orders (the batch size); the server lists {}",
-            case.batch_size,
+            "{scenario} needs at least {batch_size} known orders (the batch size); the server lists {}",
             ids.len()
         ));
     }
+    Ok(())
+}
+
+pub(crate) async fn run(clients: &[Client], ids: &[String], case: Case) -> Result<Row, String> {
+    enough_known("bidi", ids, case.batch_size)?;
     let started = Instant::now();
     let tasks: Vec<_> = (0..case.streams)
         .map(|stream| tokio::spawn(one_stream(spread(clients, stream), ids.to_vec(), stream, case)))

@@ -12,7 +12,7 @@ use std::time::Instant;
 use ordermgt_proto::CombinedShipment;
 use tokio::sync::mpsc;
 
-use super::bidi::{Tally, row};
+use super::bidi::{Case, Tally, enough_known, row};
 use crate::framed::{Call, Connection};
 use crate::report::Row;
 
@@ -27,23 +27,13 @@ pub(crate) enum Reading {
     AfterWindowFills,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Case {
-    pub(crate) streams: usize,
-    pub(crate) connections: usize,
-    pub(crate) ids_per_stream: usize,
-    pub(crate) batch_size: usize,
-    pub(crate) reading: Reading,
-}
-
-pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row, String> {
-    if ids.len() < case.batch_size {
-        return Err(format!(
-            "processOrders needs at least {} known orders; the server lists {}",
-            case.batch_size,
-            ids.len()
-        ));
-    }
+/// Runs `case` (as `bidi` would, with this client) reading as `reading` says.
+pub(crate) async fn run(server: &str, ids: &[String], case: Case, reading: Reading) -> Result<Row, String> {
+    let scenario = match reading {
+        Reading::WhileSending => "bidi-frames",
+        Reading::AfterWindowFills => "bidi-send-first",
+    };
+    enough_known(scenario, ids, case.batch_size)?;
     let mut connections = Vec::with_capacity(case.connections);
     for _ in 0..case.connections.max(1) {
         connections.push(Connection::open(server).await?);
@@ -52,7 +42,7 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     let tasks: Vec<_> = (0..case.streams)
         .map(|stream| {
             let connection = connections[stream % connections.len()].clone();
-            tokio::spawn(one_stream(connection, ids.to_vec(), stream, case))
+            tokio::spawn(one_stream(connection, ids.to_vec(), stream, case, reading))
         })
         .collect();
     let mut total = Tally::default();
@@ -66,10 +56,6 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     let elapsed = started.elapsed().as_secs_f64();
     // What the streams that ended well sent (a failed stream's figures are not ids/s).
     let sent = (case.streams - failures.len()) * case.ids_per_stream;
-    let scenario = match case.reading {
-        Reading::WhileSending => "bidi-frames",
-        Reading::AfterWindowFills => "bidi-send-first",
-    };
     let closed = connections.iter().filter_map(Connection::failure).next();
     if let Some(first) = failures.first() {
         eprintln!(
@@ -95,12 +81,18 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
 
 /// One stream: its ids (cycling through the known ones from an offset of its
 /// own), each in a frame of its own, and every shipment read.
-async fn one_stream(connection: Connection, ids: Vec<String>, stream: usize, case: Case) -> Result<Tally, String> {
+async fn one_stream(
+    connection: Connection,
+    ids: Vec<String>,
+    stream: usize,
+    case: Case,
+    reading: Reading,
+) -> Result<Tally, String> {
     let (sent_at, mut batch_sent) = mpsc::unbounded_channel::<Instant>();
     let mut call: Call = connection.call(PROCESS_ORDERS).await?;
     let id = |n: usize| &ids[(stream + n) % ids.len()];
     let mut sent = 0;
-    if case.reading == Reading::AfterWindowFills {
+    if reading == Reading::AfterWindowFills {
         // Without a single read: as many ids as the windows take.
         while sent < case.ids_per_stream && call.requests.try_send(id(sent))? {
             note_batch_end(sent, case.batch_size, &sent_at);

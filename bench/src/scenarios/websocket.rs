@@ -50,13 +50,7 @@ pub(crate) struct Case {
 }
 
 pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row, String> {
-    if ids.len() < case.batch_size {
-        return Err(format!(
-            "websocket needs at least {} known orders (the batch size); the server lists {}",
-            case.batch_size,
-            ids.len()
-        ));
-    }
+    super::bidi::enough_known("websocket", ids, case.batch_size)?;
     let (url, origin) = endpoint(server)?;
     // Each id once as a message frame: the calls then send clones of these bytes.
     let frames: Arc<[Bytes]> =
