@@ -19,6 +19,7 @@ use crate::auth::WriteAccess;
 use crate::calls::{self, CallLayer, CallService, ObservedBody};
 use crate::config::{Config, Limits};
 use crate::health::Health;
+use crate::hosts::{HostPolicy, refuse_unknown_hosts};
 use crate::metrics::{self, Metrics};
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
@@ -35,6 +36,7 @@ pub struct App {
     service: OrderService,
     web_service: OrderWebService,
     origins: OriginPolicy,
+    hosts: HostPolicy,
     processor: Processor,
     web_dir: PathBuf,
     health: Health,
@@ -64,11 +66,14 @@ impl App {
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
         let metrics = Metrics::default();
         let processor = Processor::new(Arc::clone(&store), config.batch_size).with_metrics(metrics.clone());
-        let max_pending_ids = config.limits.max_pending_ids as usize;
+        let (max_pending_ids, max_sessions) =
+            (config.limits.max_pending_ids as usize, config.limits.max_sessions as usize);
         Self {
             service: OrderService::new(Arc::clone(&store), processor.clone()),
-            web_service: OrderWebService::new(store, processor.clone()).with_max_pending_ids(max_pending_ids),
+            web_service: OrderWebService::new(store, processor.clone())
+                .with_session_limits(max_pending_ids, max_sessions),
             origins: OriginPolicy::new(&config.cors_origins),
+            hosts: HostPolicy::new(&config.allowed_hosts),
             processor,
             web_dir: page::resolve_dir(config.web_dir.as_deref()),
             health: Health::default(),
@@ -118,6 +123,7 @@ impl App {
             .max_encoding_message_size(max_message)
     }
 
+    #[expect(clippy::expect_used, reason = "reflection is built from our own compiled-in descriptors, once, at start")]
     fn routes(&self) -> Routes {
         // Every gRPC call, native or gRPC-Web, passes the same per-call layer
         // (write access, deadline, log line, metrics). GrpcWebLayer wraps the
@@ -155,7 +161,8 @@ impl App {
             .route("/metrics", get(metrics::exposition).with_state(self.metrics.clone()))
             .layer(middleware::from_fn_with_state(self.origins.clone(), refuse_foreign_origins))
             .fallback_service(page::router(self.web_dir.clone()).layer(middleware::from_fn(unknown_grpc_method)))
-            .layer(middleware::from_fn_with_state(websocket, websocket::upgrade));
+            .layer(middleware::from_fn_with_state(websocket, websocket::upgrade))
+            .layer(middleware::from_fn_with_state(self.hosts.clone(), refuse_unknown_hosts));
         Routes { calls, full }
     }
 
@@ -210,7 +217,7 @@ struct Routes {
 
 /// The server's front door. A native gRPC call (gRPC content type, not
 /// gRPC-Web, no `Origin`, no upgrade) skips what only browsers need (the
-/// WebSocket upgrade, the origin check, CORS, the gRPC-Web translation);
+/// host and origin checks, the WebSocket upgrade, CORS, the gRPC-Web translation);
 /// those of the book's service go straight to it. Everything else goes
 /// through the full router. Same answers, under two thirds of the work per call.
 #[derive(Debug, Clone)]
@@ -276,7 +283,10 @@ async fn unknown_grpc_method(request: axum::extract::Request, next: middleware::
 
 async fn unimplemented(request: axum::extract::Request) -> axum::response::Response {
     let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
-    let status = tonic::Status::unimplemented(format!("{} is not a method this server serves", request.uri().path()));
+    let status = tonic::Status::unimplemented(format!(
+        "{} is not a method this server serves",
+        crate::echo::cut(request.uri().path())
+    ));
     let mut response = status.into_http::<axum::body::Body>();
     if let Some(content_type) = content_type {
         response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);

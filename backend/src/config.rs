@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::hosts::AllowedHost;
 use crate::origin::AllowedOrigin;
 use crate::processing::BatchSize;
 
@@ -14,7 +15,11 @@ pub const DEFAULT_PORT: u16 = 50051;
 /// gRPC's customary largest message.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
-const DEFAULT_MAX_PENDING_IDS: u32 = crate::sessions::MAX_QUEUED_IDS as u32;
+const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+const DEFAULT_MAX_PENDING_IDS: u32 = 256;
+const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::sessions::MAX_QUEUED_IDS);
+const DEFAULT_MAX_SESSIONS: u32 = 1_024;
+const _: () = assert!(DEFAULT_MAX_SESSIONS as usize == crate::sessions::MAX_SESSIONS);
 
 /// ecommerce.OrderManagement over native gRPC and gRPC-Web, on one port.
 #[derive(Debug, Clone, Parser)]
@@ -32,6 +37,12 @@ pub struct Config {
     /// Repeatable; the environment twin takes a comma-separated list. Same-origin calls always work.
     #[arg(long = "cors-origin", env = "ORDERMGT_CORS_ORIGIN", value_name = "ORIGIN", value_delimiter = ',')]
     pub cors_origins: Vec<AllowedOrigin>,
+
+    /// A DNS name browsers may reach the server by (its page, gRPC-Web, WebSocket), or `*` for any.
+    /// IP addresses and localhost always work; other names are refused, against DNS rebinding.
+    /// Repeatable; the environment twin takes a comma-separated list.
+    #[arg(long = "allowed-host", env = "ORDERMGT_ALLOWED_HOSTS", value_name = "NAME", value_delimiter = ',')]
+    pub allowed_hosts: Vec<AllowedHost>,
 
     /// The built page to serve at `/` (trunk's `dist/`). By default `dist` in the working
     /// directory, else `dist` of the workspace this binary was built in.
@@ -85,6 +96,11 @@ pub struct Limits {
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub max_pending_ids: u32,
 
+    /// Browser processing sessions open at once; more fail with RESOURCE_EXHAUSTED until one closes.
+    #[arg(long, env = "ORDERMGT_MAX_SESSIONS", value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+
     /// Longest a unary call may take (a client's shorter grpc-timeout wins); past it, DEADLINE_EXCEEDED.
     #[arg(long, env = "ORDERMGT_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = duration)]
     pub request_timeout: Duration,
@@ -92,6 +108,13 @@ pub struct Limits {
     /// A connection with no call open for this long is closed.
     #[arg(long, env = "ORDERMGT_IDLE_TIMEOUT", value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub idle_timeout: Duration,
+
+    /// Client connections held at once, WebSocket calls included. At the cap, the longest-idle
+    /// connection is closed to make room; with none idle, the new one is. Lowered at start to leave
+    /// the server a reserve of file descriptors under its limit (raised to the hard limit first).
+    #[arg(long, env = "ORDERMGT_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 impl Default for Limits {
@@ -100,8 +123,10 @@ impl Default for Limits {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             max_pending_ids: DEFAULT_MAX_PENDING_IDS,
+            max_sessions: DEFAULT_MAX_SESSIONS,
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -161,6 +186,7 @@ impl Default for Config {
             listen: default_listen(),
             batch_size: BatchSize::default(),
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             web_dir: None,
             database_url: None,
             data_dir: PathBuf::from("data"),

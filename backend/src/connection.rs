@@ -7,8 +7,8 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -26,9 +26,14 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
+
+/// How long a client may take to send its first bytes (the HTTP/2 preface or
+/// an HTTP/1.1 request line): a connection that says nothing costs a file
+/// descriptor, so it is closed within seconds.
+pub(crate) const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,26 +57,30 @@ pub(crate) struct Connection {
 }
 
 /// Serves one accepted TCP connection to its end.
-pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketAddr, activity: Activity) {
     // Streamed messages are small: send each at once rather than waiting to fill a packet.
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!(%peer, "cannot set TCP_NODELAY: {error}");
     }
     match &shared.tls {
-        None => serve_http(&shared, tcp, peer).await,
+        None => serve_http(&shared, tcp, peer, activity).await,
         Some(tls) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(tcp)).await {
-            Ok(Ok(tls)) => serve_http(&shared, tls, peer).await,
+            Ok(Ok(tls)) => serve_http(&shared, tls, peer, activity).await,
             Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
             Err(_) => tracing::debug!(%peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}"),
         },
     }
 }
 
-async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr)
+async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr, activity: Activity)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let first = match tokio::time::timeout(shared.first_bytes_timeout, read_preface(&mut io)).await {
+    let first = tokio::select! {
+        first = tokio::time::timeout(shared.first_bytes_timeout, read_preface(&mut io)) => first,
+        () = activity.shed_requested() => return tracing::debug!(%peer, "closing a silent connection to make room"),
+    };
+    let first = match first {
         Ok(Ok(first)) => first,
         Ok(Err(error)) => return tracing::debug!(%peer, "connection ended before its first request: {error}"),
         Err(_) => {
@@ -80,7 +89,6 @@ where
     };
     let http2 = first.as_ref() == HTTP2_PREFACE;
     let io = Rewind { first, io };
-    let activity = Activity::default();
     if http2 {
         http2::serve(shared, io, peer, activity).await;
     } else {
@@ -141,6 +149,11 @@ where
             }
             () = activity.idle_for(shared.idle_timeout), if !winding_down => {
                 tracing::debug!(%peer, "closing a connection idle for {:?}", shared.idle_timeout);
+                connection.as_mut().graceful_shutdown();
+                winding_down = true;
+            }
+            () = activity.shed_requested(), if !winding_down => {
+                tracing::debug!(%peer, "closing an idle connection to make room for a new one");
                 connection.as_mut().graceful_shutdown();
                 winding_down = true;
             }
@@ -224,11 +237,18 @@ struct Counts {
     /// Milliseconds from `epoch` to the last change of `open`.
     changed_at: AtomicU64,
     epoch: Instant,
+    /// Told when the server needs this connection's descriptor back.
+    shed: Notify,
 }
 
 impl Default for Activity {
     fn default() -> Self {
-        Self(Arc::new(Counts { open: AtomicUsize::new(0), changed_at: AtomicU64::new(0), epoch: Instant::now() }))
+        Self(Arc::new(Counts {
+            open: AtomicUsize::new(0),
+            changed_at: AtomicU64::new(0),
+            epoch: Instant::now(),
+            shed: Notify::new(),
+        }))
     }
 }
 
@@ -244,6 +264,12 @@ impl Activity {
         self.0.changed_at.store(now, Ordering::Relaxed);
     }
 
+    /// Resolves once the server has asked this connection to close, to make
+    /// room for another.
+    pub(crate) async fn shed_requested(&self) {
+        self.0.shed.notified().await;
+    }
+
     /// Resolves once nothing has been in flight for `period`, checked a few
     /// times per period.
     pub(crate) async fn idle_for(&self, period: Duration) {
@@ -256,6 +282,38 @@ impl Activity {
                 return;
             }
         }
+    }
+}
+
+/// The server's open connections, as the accept loop sees them: enough to
+/// find the one that has been idle longest.
+#[derive(Debug, Default)]
+pub(crate) struct Roster(Vec<Weak<Counts>>);
+
+impl Roster {
+    /// Enrols a new connection.
+    pub(crate) fn join(&mut self) -> Activity {
+        let activity = Activity::default();
+        self.0.push(Arc::downgrade(&activity.0));
+        activity
+    }
+
+    /// Asks the connection idle longest (no call in flight; one that never
+    /// sent a byte counts as idle since it opened) to close; whether there
+    /// was one. Forgets connections that have closed.
+    pub(crate) fn shed_idlest(&mut self) -> bool {
+        self.0.retain(|member| member.strong_count() > 0);
+        let idlest = self
+            .0
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|counts| counts.open.load(Ordering::Relaxed) == 0)
+            .min_by_key(|counts| counts.epoch + Duration::from_millis(counts.changed_at.load(Ordering::Relaxed)));
+        let Some(idlest) = idlest else { return false };
+        idlest.shed.notify_one();
+        // Not asked twice: it leaves the roster now, and closes as soon as it runs.
+        self.0.retain(|member| !std::ptr::eq(member.as_ptr(), Arc::as_ptr(&idlest)));
+        true
     }
 }
 

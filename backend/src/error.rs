@@ -2,24 +2,29 @@
 
 use tonic::{Code, Status};
 
+use crate::echo::cut;
+
 /// Why an order operation failed. Each message names the order and, where
 /// there is one, the field at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OrderError {
-    #[error("order {id} not found")]
+    #[error("order {} not found", cut(.id))]
     NotFound { id: String },
 
-    #[error("order {id} already exists")]
+    #[error("order {} already exists", cut(.id))]
     AlreadyExists { id: String },
 
     #[error("invalid order{}: {field} {problem}", display_id(.id))]
     Invalid { id: String, field: &'static str, problem: String },
 
-    #[error("order {id} appears more than once in this update")]
+    #[error("order {} appears more than once in this update", cut(.id))]
     DuplicateInUpdate { id: String },
 
     #[error("an update may hold at most {limit} orders")]
     UpdateTooLarge { limit: usize },
+
+    #[error("an update may hold at most {limit_mib} MiB of orders; order {} takes it past that", cut(.id))]
+    UpdateTooHeavy { limit_mib: usize, id: String },
 
     #[error("the order store is unavailable: {0}")]
     Unavailable(String),
@@ -33,20 +38,27 @@ pub enum SessionError {
 
     #[error("{limit} order ids already wait unread in this processing session: read its event stream first")]
     Backlog { limit: usize },
+
+    #[error("{limit} processing sessions are open, as many as this server holds (--max-sessions): try again later")]
+    TooMany { limit: usize },
+
+    #[error(transparent)]
+    Invalid(OrderError),
 }
 
 impl From<SessionError> for Status {
     fn from(error: SessionError) -> Self {
         let code = match &error {
             SessionError::Unknown => Code::NotFound,
-            SessionError::Backlog { .. } => Code::ResourceExhausted,
+            SessionError::Backlog { .. } | SessionError::TooMany { .. } => Code::ResourceExhausted,
+            SessionError::Invalid(_) => Code::InvalidArgument,
         };
         Status::new(code, error.to_string())
     }
 }
 
 fn display_id(id: &str) -> String {
-    if id.is_empty() { String::new() } else { format!(" {id}") }
+    if id.is_empty() { String::new() } else { format!(" {}", cut(id)) }
 }
 
 impl From<OrderError> for Status {
@@ -55,7 +67,7 @@ impl From<OrderError> for Status {
             OrderError::NotFound { .. } => Code::NotFound,
             OrderError::AlreadyExists { .. } => Code::AlreadyExists,
             OrderError::Invalid { .. } | OrderError::DuplicateInUpdate { .. } => Code::InvalidArgument,
-            OrderError::UpdateTooLarge { .. } => Code::ResourceExhausted,
+            OrderError::UpdateTooLarge { .. } | OrderError::UpdateTooHeavy { .. } => Code::ResourceExhausted,
             OrderError::Unavailable(_) => Code::Unavailable,
         };
         Status::new(code, error.to_string())
@@ -86,7 +98,17 @@ mod tests {
                 Code::InvalidArgument,
                 "order 102 appears more than once in this update",
             ),
+            (
+                OrderError::NotFound { id: "9".repeat(3_000_000) },
+                Code::NotFound,
+                &format!("order {}… (3000000 bytes) not found", "9".repeat(crate::echo::MAX_ECHO_BYTES)),
+            ),
             (OrderError::UpdateTooLarge { limit: 5 }, Code::ResourceExhausted, "an update may hold at most 5 orders"),
+            (
+                OrderError::UpdateTooHeavy { limit_mib: 64, id: "7".into() },
+                Code::ResourceExhausted,
+                "an update may hold at most 64 MiB of orders; order 7 takes it past that",
+            ),
             (OrderError::Unavailable("gone".into()), Code::Unavailable, "the order store is unavailable: gone"),
         ];
         for (error, code, message) in cases {

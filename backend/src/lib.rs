@@ -3,13 +3,19 @@
 //!
 //! [`app`] builds the router that `ordermgt-server` serves; tests serve the same one.
 
+// What a client sends must never panic the server: no unwrap or expect on
+// anything it controls, and no silent truncation of a number it chose.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 pub mod app;
 pub mod auth;
 pub mod calls;
 pub mod config;
 mod connection;
+mod echo;
 pub mod error;
 pub mod health;
+pub mod hosts;
 mod http2;
 pub mod logs;
 pub mod methods;

@@ -39,6 +39,9 @@ async fn main() -> ExitCode {
         LogFormat::Json => Shape::Json,
     };
     logs.with_ansi(shape == Shape::Human && std::io::stdout().is_terminal()).event_format(LineFormat(shape)).init();
+    if let Err(error) = backend::serve::raise_descriptor_limit() {
+        tracing::warn!("cannot raise the limit on open files: {error}");
+    }
     // The quick checks first (files, the port), then the database.
     let (tls, write_access) = match security(&config) {
         Ok(security) => security,
@@ -79,6 +82,11 @@ async fn main() -> ExitCode {
         if !app.write_access().is_restricted() {
             tracing::warn!(
                 "listening beyond loopback without a write token: anyone who can connect can change orders (--write-token-file)"
+            );
+        }
+        if config.allowed_hosts.is_empty() {
+            tracing::info!(
+                "browsers may reach the page by IP address or localhost only; name the server's DNS names with --allowed-host"
             );
         }
     }

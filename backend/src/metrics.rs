@@ -78,6 +78,8 @@ struct Inner {
     rejected_ids: Counter,
     connection_errors: Family<ConnectionErrorLabels, Counter>,
     stream_resets: Family<StreamResetLabels, Counter>,
+    connections_shed: Counter,
+    connections_refused: Counter,
     /// Each method's series, found once: index [`Method::index`], and last for unknown paths.
     per_method: Box<[MethodSeries]>,
 }
@@ -144,6 +146,17 @@ impl Default for Metrics {
             "HTTP/2 streams reset for an error (not a client's cancellation), by which side reset it and why",
             stream_resets.clone(),
         );
+        let (connections_shed, connections_refused) = (Counter::default(), Counter::default());
+        registry.register(
+            "ordermgt_connections_shed",
+            "Idle connections closed to make room for new ones at --max-connections",
+            Counter::clone(&connections_shed),
+        );
+        registry.register(
+            "ordermgt_connections_refused",
+            "Connections closed as they were accepted: --max-connections reached with none idle",
+            Counter::clone(&connections_refused),
+        );
         Self(Arc::new(Inner {
             registry,
             started,
@@ -155,6 +168,8 @@ impl Default for Metrics {
             rejected_ids,
             connection_errors,
             stream_resets,
+            connections_shed,
+            connections_refused,
             per_method: (0..=crate::methods::count()).map(|_| MethodSeries::default()).collect(),
         }))
     }
@@ -213,12 +228,23 @@ impl Metrics {
         self.0.connection_errors.get_or_create(&ConnectionErrorLabels { protocol, initiator, reason }).inc();
     }
 
+    /// An idle connection was closed to make room for a new one.
+    pub fn connection_shed(&self) {
+        self.0.connections_shed.inc();
+    }
+
+    /// A new connection was closed at once: at the cap, with none idle.
+    pub fn connection_refused(&self) {
+        self.0.connections_refused.inc();
+    }
+
     /// An HTTP/2 stream was reset for an error.
     pub fn stream_reset(&self, initiator: &'static str, reason: &'static str) {
         self.0.stream_resets.get_or_create(&StreamResetLabels { initiator, reason }).inc();
     }
 
     /// The OpenMetrics text exposition of every metric.
+    #[expect(clippy::expect_used, reason = "writing to a String cannot fail")]
     pub fn encode(&self) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.0.registry)

@@ -13,6 +13,19 @@ pub const MAX_DESCRIPTION_LEN: usize = 16 * 1_024;
 /// Longest destination, in bytes.
 pub const MAX_DESTINATION_LEN: usize = 1_024;
 
+/// Checks an id a client sent: at most [`MAX_ID_LEN`] bytes, no control
+/// characters. No stored order has any other, so a lookup can refuse it unread.
+pub fn check_id(id: &str) -> Result<(), OrderError> {
+    let invalid = |problem: String| OrderError::Invalid { id: id.into(), field: "id", problem };
+    if id.len() > MAX_ID_LEN {
+        return Err(invalid(format!("is {} bytes long; the limit is {MAX_ID_LEN}", id.len())));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(invalid("contains control characters".into()));
+    }
+    Ok(())
+}
+
 /// An order: what was bought, for how much, and where it goes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Order {
@@ -28,14 +41,9 @@ impl Order {
     ///
     /// The id may be empty here: `addOrder` fills it in, `updateOrders` refuses it.
     pub fn validate(&self) -> Result<(), OrderError> {
+        check_id(&self.id)?;
         let invalid =
             |field: &'static str, problem: String| OrderError::Invalid { id: self.id.clone(), field, problem };
-        if self.id.len() > MAX_ID_LEN {
-            return Err(invalid("id", format!("is {} bytes long; the limit is {MAX_ID_LEN}", self.id.len())));
-        }
-        if self.id.chars().any(char::is_control) {
-            return Err(invalid("id", "contains control characters".into()));
-        }
         if !self.price.is_finite() || self.price < 0.0 {
             return Err(invalid("price", format!("must be a finite number of at least 0, got {}", self.price)));
         }
@@ -61,6 +69,13 @@ impl Order {
             ));
         }
         Ok(())
+    }
+
+    /// About how many bytes the order holds: its text, and a little for each
+    /// item and the price. What byte budgets count.
+    pub fn weight(&self) -> usize {
+        let items: usize = self.items.iter().map(|item| item.len() + 8).sum();
+        self.id.len() + self.description.len() + self.destination.len() + items + 16
     }
 
     /// What a database searches for this order: its items, lowercased as

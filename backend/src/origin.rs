@@ -129,6 +129,7 @@ pub async fn refuse_foreign_origins(State(policy): State<OriginPolicy>, request:
 
 fn refusal(origin: &HeaderValue) -> Response {
     let origin = String::from_utf8_lossy(origin.as_bytes());
+    let origin = crate::echo::cut(&origin);
     let message = format!("origin {origin} may not call this server; start it with --cors-origin {origin} to allow it");
     let grpc_message = HeaderValue::from_str(&message).unwrap_or(HeaderValue::from_static("origin not allowed"));
     (

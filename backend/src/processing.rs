@@ -318,12 +318,17 @@ impl Session {
     /// Submits `ids` in order, looked up in one query: one outcome per id,
     /// the same as submitting each alone would give.
     pub async fn submit_all(&mut self, ids: Vec<String>) -> Result<Vec<Outcome>, OrderError> {
-        let known: Vec<String> = ids.iter().filter(|id| !id.is_empty()).cloned().collect();
+        let valid = |id: &String| !id.is_empty() && crate::order::check_id(id).is_ok();
+        let known: Vec<String> = ids.iter().filter(|id| valid(id)).cloned().collect();
         let mut found = self.processor.store.get_many(&known).await?.into_iter();
         let mut outcomes = Vec::with_capacity(ids.len());
         for id in ids {
             if id.is_empty() {
                 outcomes.push(self.processor.reject(&id, "empty order id".into()));
+                continue;
+            }
+            if let Err(invalid) = crate::order::check_id(&id) {
+                outcomes.push(self.processor.reject(&crate::echo::cut(&id), invalid.to_string()));
                 continue;
             }
             let Some(order) = found.next().flatten() else {

@@ -10,9 +10,10 @@ use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use crate::app::App;
-use crate::connection::{self, Connection};
+use crate::connection::{self, Connection, Roster};
 use crate::http2;
 
 /// How long a client may take to send an HTTP/1.1 request's headers.
@@ -38,7 +39,7 @@ pub async fn serve(
     let shared = Arc::new(Connection {
         http1,
         http2: http2::Settings::new(limits.max_concurrent_streams, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT),
-        first_bytes_timeout: HEADER_READ_TIMEOUT,
+        first_bytes_timeout: connection::FIRST_BYTES_TIMEOUT,
         router: app.service(),
         tls: app.tls().cloned(),
         idle_timeout: limits.idle_timeout,
@@ -49,14 +50,32 @@ pub async fn serve(
     let (health, streams, websocket_calls) =
         (app.health().clone(), app.shutdown().clone(), app.websocket_calls().clone());
     health.set_serving(true).await;
+    let max_connections = connection_cap(limits.max_connections);
+    let metrics = app.metrics().clone();
+    let mut roster = Roster::default();
     let mut connections = JoinSet::new();
+    let mut last_refusal_logged: Option<Instant> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
-                    connections.spawn(connection::serve(Arc::clone(&shared), tcp, peer));
+                    while connections.try_join_next().is_some() {}
+                    // WebSocket calls hold their socket after the HTTP/1.1 connection hands it over.
+                    let held = connections.len() + websocket_calls.len();
+                    if held >= max_connections && roster.shed_idlest() {
+                        metrics.connection_shed();
+                    } else if held >= max_connections {
+                        metrics.connection_refused();
+                        if last_refusal_logged.is_none_or(|logged| logged.elapsed() >= Duration::from_secs(10)) {
+                            tracing::warn!(%peer, "refusing connections: {held} are open, every one busy (--max-connections {max_connections})");
+                            last_refusal_logged = Some(Instant::now());
+                        }
+                        drop(tcp);
+                        continue;
+                    }
+                    connections.spawn(connection::serve(Arc::clone(&shared), tcp, peer, roster.join()));
                 }
                 Err(error) if is_per_connection(&error) => {}
                 Err(error) => {
@@ -77,6 +96,33 @@ pub async fn serve(
     websocket_calls.close();
     websocket_calls.wait().await;
     Ok(())
+}
+
+/// File descriptors kept back from connections, for the database, the log,
+/// the page's files and accepting at all.
+const DESCRIPTOR_RESERVE: u64 = 256;
+
+/// `configured`, lowered if need be so that connections leave
+/// [`DESCRIPTOR_RESERVE`] of the process's descriptor limit.
+fn connection_cap(configured: u32) -> usize {
+    let configured = u64::from(configured);
+    let cap = match rlimit::Resource::NOFILE.get() {
+        Ok((soft, _hard)) if soft < configured.saturating_add(DESCRIPTOR_RESERVE) => {
+            let lowered = soft.saturating_sub(DESCRIPTOR_RESERVE).max(1);
+            tracing::warn!(
+                "--max-connections {configured} lowered to {lowered}: the descriptor limit is {soft}, and {DESCRIPTOR_RESERVE} are kept for the server itself"
+            );
+            lowered
+        }
+        _ => configured,
+    };
+    usize::try_from(cap).unwrap_or(usize::MAX)
+}
+
+/// Raises the soft limit on open files to the hard limit, so the server can
+/// hold as many connections as the system lets it; the limit now in force.
+pub fn raise_descriptor_limit() -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
 }
 
 /// Errors that end one connection attempt, not the listener.

@@ -43,6 +43,7 @@ impl OrderManagement for OrderService {
 
     async fn get_order(&self, request: Request<String>) -> Result<Response<pb::Order>, Status> {
         let id = request.into_inner();
+        crate::order::check_id(&id)?;
         match self.store.get(&id).await? {
             Some(order) => Ok(Response::new(order.into())),
             None => Err(OrderError::NotFound { id }.into()),

@@ -18,6 +18,8 @@ use crate::processing::{self, Event, Session};
 /// Most ids a session queues before its stream's client reads what they
 /// produced, unless set otherwise (`--max-pending-ids`).
 pub const MAX_QUEUED_IDS: usize = 256;
+/// Most sessions open at once, unless set otherwise (`--max-sessions`).
+pub const MAX_SESSIONS: usize = 1_024;
 
 type Queues = HashMap<String, mpsc::Sender<String>>;
 
@@ -26,11 +28,12 @@ type Queues = HashMap<String, mpsc::Sender<String>>;
 pub struct Sessions {
     queues: Arc<Mutex<Queues>>,
     max_queued: usize,
+    max_sessions: usize,
 }
 
 impl Default for Sessions {
     fn default() -> Self {
-        Self::with_limit(MAX_QUEUED_IDS)
+        Self::with_limits(MAX_QUEUED_IDS, MAX_SESSIONS)
     }
 }
 
@@ -42,29 +45,40 @@ pub enum SessionEvent {
 }
 
 impl Sessions {
-    /// Sessions that each queue at most `max_queued` ids (at least 1).
-    pub fn with_limit(max_queued: usize) -> Self {
-        Self { queues: Arc::default(), max_queued: max_queued.max(1) }
+    /// At most `max_sessions` sessions, each queueing at most `max_queued` ids (both at least 1).
+    pub fn with_limits(max_queued: usize, max_sessions: usize) -> Self {
+        Self { queues: Arc::default(), max_queued: max_queued.max(1), max_sessions: max_sessions.max(1) }
     }
 
     /// Opens a session: a stream that yields its token, then the events of
     /// the ids submitted to it, and ends after [`Sessions::finish`] or once
     /// shutdown begins, shipping the partial batch either way. Dropping the
-    /// stream closes the session.
-    pub fn open(&self, session: Session) -> impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static {
+    /// stream closes the session. Refused when `max_sessions` are open.
+    pub fn open(
+        &self,
+        session: Session,
+    ) -> Result<impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static, SessionError> {
         let token = new_token();
         let (queue, ids) = mpsc::channel(self.max_queued);
-        self.lock().insert(token.clone(), queue);
+        {
+            let mut queues = self.lock();
+            if queues.len() >= self.max_sessions {
+                return Err(SessionError::TooMany { limit: self.max_sessions });
+            }
+            queues.insert(token.clone(), queue);
+        }
         let closer = Closer { sessions: self.clone(), token: token.clone() };
         let events = processing::run(session, ReceiverStream::new(ids).map(Ok)).map(move |event| {
             let _closer = &closer;
             event.map(SessionEvent::Event)
         });
-        futures::stream::once(async move { Ok(SessionEvent::Opened { token }) }).chain(events)
+        Ok(futures::stream::once(async move { Ok(SessionEvent::Opened { token }) }).chain(events))
     }
 
     /// Queues an id for the session, as a `processOrders` client would send it.
     pub fn submit(&self, token: &str, id: String) -> Result<(), SessionError> {
+        // Queued ids are held until processed: a long one is refused now, not stored.
+        crate::order::check_id(&id).map_err(SessionError::Invalid)?;
         let queues = self.lock();
         let queue = queues.get(token).ok_or(SessionError::Unknown)?;
         queue.try_send(id).map_err(|error| match error {
@@ -109,6 +123,7 @@ impl Drop for Closer {
 }
 
 /// 256 bits from the operating system's generator, in hex.
+#[expect(clippy::expect_used, reason = "without an OS random source no session token could be safe")]
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
     // Without an OS random source no session could be safe; failing loudly beats a guessable token.
@@ -138,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn a_session_streams_its_token_then_the_events_of_what_is_submitted() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session()));
+        let mut stream = Box::pin(sessions.open(processor().session()).expect("open"));
         let token = opened(&mut stream).await;
         assert_eq!(token.len(), 64);
         for id in ["102", "999", "103", "104", "105"] {
@@ -161,7 +176,7 @@ mod tests {
     #[tokio::test]
     async fn a_finished_or_unknown_token_is_refused() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session()));
+        let mut stream = Box::pin(sessions.open(processor().session()).expect("open"));
         let token = opened(&mut stream).await;
         sessions.finish(&token).expect("finish");
         assert_eq!(sessions.submit(&token, "102".into()), Err(SessionError::Unknown));
@@ -172,7 +187,7 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_stream_closes_the_session() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session()));
+        let mut stream = Box::pin(sessions.open(processor().session()).expect("open"));
         let token = opened(&mut stream).await;
         assert_eq!(sessions.len(), 1);
         drop(stream);
@@ -183,12 +198,33 @@ mod tests {
     #[tokio::test]
     async fn a_session_whose_stream_is_not_read_refuses_more_than_its_queue() {
         let sessions = Sessions::default();
-        let mut stream = Box::pin(sessions.open(processor().session()));
+        let mut stream = Box::pin(sessions.open(processor().session()).expect("open"));
         let token = opened(&mut stream).await;
         for _ in 0..MAX_QUEUED_IDS {
             sessions.submit(&token, "102".into()).expect("within the queue");
         }
         assert_eq!(sessions.submit(&token, "102".into()), Err(SessionError::Backlog { limit: MAX_QUEUED_IDS }));
+    }
+
+    #[tokio::test]
+    async fn sessions_past_the_cap_are_refused_until_one_closes() {
+        let sessions = Sessions::with_limits(MAX_QUEUED_IDS, 2);
+        let first = sessions.open(processor().session()).expect("first");
+        let _second = sessions.open(processor().session()).expect("second");
+        let refused = sessions.open(processor().session()).err();
+        assert_eq!(refused, Some(SessionError::TooMany { limit: 2 }));
+        drop(first);
+        assert!(sessions.open(processor().session()).is_ok(), "room again once one closed");
+    }
+
+    #[tokio::test]
+    async fn an_id_too_long_to_be_an_order_is_refused_before_it_is_queued() {
+        let sessions = Sessions::default();
+        let mut stream = Box::pin(sessions.open(processor().session()).expect("open"));
+        let token = opened(&mut stream).await;
+        let refused = sessions.submit(&token, "9".repeat(1_000_000)).expect_err("refused");
+        assert!(matches!(refused, SessionError::Invalid(_)), "{refused:?}");
+        assert!(refused.to_string().len() < 512, "{refused}");
     }
 
     #[test]

@@ -9,12 +9,16 @@ use crate::store::OrderStore;
 /// Most orders one update may replace: an update is held whole in memory
 /// until it is applied, so it needs a bound.
 pub const MAX_ORDERS_PER_UPDATE: usize = 10_000;
+/// Most bytes of orders one update may hold (by [`Order::weight`]), for the
+/// same reason: 10,000 orders of a megabyte each would be 10 GB.
+pub const MAX_BYTES_PER_UPDATE: usize = 64 * 1024 * 1024;
 
 /// The orders of one update, each checked as it arrives.
 #[derive(Debug, Default)]
 pub struct UpdateBatch {
     orders: Vec<Order>,
     ids: HashSet<String>,
+    weight: usize,
 }
 
 impl UpdateBatch {
@@ -32,9 +36,14 @@ impl UpdateBatch {
         if self.orders.len() == MAX_ORDERS_PER_UPDATE {
             return Err(OrderError::UpdateTooLarge { limit: MAX_ORDERS_PER_UPDATE });
         }
+        let weight = self.weight + order.weight();
+        if weight > MAX_BYTES_PER_UPDATE {
+            return Err(OrderError::UpdateTooHeavy { limit_mib: MAX_BYTES_PER_UPDATE >> 20, id: order.id });
+        }
         if !self.ids.insert(order.id.clone()) {
             return Err(OrderError::DuplicateInUpdate { id: order.id });
         }
+        self.weight = weight;
         self.orders.push(order);
         Ok(())
     }
@@ -69,6 +78,24 @@ mod tests {
         update.push(order("102")).expect("valid");
         assert_eq!(update.apply(&store).await.as_deref(), Ok("Updated orders: 104, 102"));
         assert_eq!(store.get("104").await.expect("get").map(|order| order.price), Some(1.0));
+    }
+
+    #[test]
+    fn an_update_is_bounded_by_bytes_as_well_as_by_orders() {
+        let heavy = |id: &str| Order {
+            id: id.into(),
+            items: vec!["x".repeat(crate::order::MAX_ITEM_LEN); crate::order::MAX_ITEMS],
+            price: 1.0,
+            ..Order::default()
+        };
+        let mut update = UpdateBatch::default();
+        let fits = MAX_BYTES_PER_UPDATE / heavy("0").weight();
+        for n in 0..fits {
+            update.push(heavy(&n.to_string())).expect("under the budget");
+        }
+        let refused = update.push(heavy("last")).expect_err("past the budget");
+        assert!(matches!(&refused, OrderError::UpdateTooHeavy { id, .. } if id == "last"), "{refused:?}");
+        assert_eq!(update.ids().count(), fits, "the refused order was not taken");
     }
 
     #[test]

@@ -29,9 +29,10 @@ impl OrderWebService {
         Self { store, processor, sessions: Sessions::default() }
     }
 
-    /// Lets each processing session hold at most `limit` ids unread.
-    pub fn with_max_pending_ids(mut self, limit: usize) -> Self {
-        self.sessions = Sessions::with_limit(limit);
+    /// Lets each processing session hold at most `max_pending_ids` ids unread,
+    /// and at most `max_sessions` be open at once.
+    pub fn with_session_limits(mut self, max_pending_ids: usize, max_sessions: usize) -> Self {
+        self.sessions = Sessions::with_limits(max_pending_ids, max_sessions);
         self
     }
 }
@@ -49,7 +50,7 @@ impl OrderManagementWeb for OrderWebService {
     type processOrdersOpenStream = BoxStream<'static, Result<pb::ProcessingEvent, Status>>;
 
     async fn process_orders_open(&self, _: Request<()>) -> Result<Response<Self::processOrdersOpenStream>, Status> {
-        let events = self.sessions.open(self.processor.session()).map(|event| {
+        let events = self.sessions.open(self.processor.session())?.map(|event| {
             let event = match event? {
                 SessionEvent::Opened { token } => PbEvent::SessionToken(token),
                 SessionEvent::Event(event) => PbEvent::Shipment(event.into()),

@@ -88,7 +88,7 @@ async fn one_connection_runs_at_most_the_stream_limit_and_queues_the_rest() {
 async fn a_connection_idle_past_the_timeout_is_closed_by_the_server() {
     let server = spawn_with_limits(Limits { idle_timeout: Duration::from_millis(200), ..Limits::default() }).await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
-    tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: test\r\n\r\n").await.expect("send");
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await.expect("send");
     let mut received = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut received)).await;
     read.expect("closed within 10 s").expect("read until the server closes");

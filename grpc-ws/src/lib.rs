@@ -1,6 +1,10 @@
 //! gRPC over WebSocket (`grpc-ws.v1`): the frames both ends exchange, one per
 //! binary WebSocket message. PROTOCOL.md beside this crate is the specification.
 
+// What a client sends must never panic the server: no unwrap or expect on
+// anything it controls, and no silent truncation of a number it chose.
+#![warn(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
+
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -89,6 +93,10 @@ pub fn grpc_frame(payload: &[u8]) -> Bytes {
     Bytes::from(prefixed(MESSAGE, payload))
 }
 
+#[expect(
+    clippy::expect_used,
+    reason = "a frame's payload is one WebSocket message or one gRPC message, both bounded far below 4 GiB"
+)]
 fn prefixed(flags: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(PREFIX + payload.len());
     out.put_u8(flags);

@@ -142,6 +142,11 @@ where
                 connection.graceful_shutdown();
                 winding_down = true;
             }
+            () = activity.shed_requested(), if !winding_down => {
+                tracing::debug!(%peer, "closing an idle connection to make room for a new one");
+                connection.graceful_shutdown();
+                winding_down = true;
+            }
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::order::Order;
 /// How many entries a search examines per lock acquisition: it bounds both
 /// how long a search holds the lock and how much it buffers.
 const SEARCH_CHUNK: usize = 256;
+/// About the most bytes of matches one chunk clones.
+const SEARCH_CHUNK_BYTES: usize = 1024 * 1024;
 
 type Orders = BTreeMap<String, Order>;
 
@@ -98,14 +100,21 @@ fn search_chunk(orders: &RwLock<Orders>, query: &str, from: Bound<String>) -> (V
     let mut found = Vec::new();
     let mut last = None;
     let mut examined = 0;
+    let mut bytes = 0;
     for (id, order) in orders.range((from, Bound::Unbounded)).take(SEARCH_CHUNK) {
         examined += 1;
         last = Some(id);
         if order.matches(query) {
             found.push(order.clone());
+            bytes += order.weight();
+            // Large orders: a chunk holds about a megabyte of them, not 256.
+            if bytes >= SEARCH_CHUNK_BYTES {
+                break;
+            }
         }
     }
-    let next = (examined == SEARCH_CHUNK).then(|| Bound::Excluded(last.cloned().unwrap_or_default()));
+    let more = examined == SEARCH_CHUNK || bytes >= SEARCH_CHUNK_BYTES;
+    let next = more.then(|| Bound::Excluded(last.cloned().unwrap_or_default()));
     (found, next)
 }
 

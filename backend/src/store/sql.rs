@@ -157,6 +157,10 @@ pub(super) fn order_from(row: &AnyRow) -> Result<Order, OrderError> {
             id: row.try_get("id")?,
             items: serde_json::from_str(&items).map_err(|error| sqlx::Error::Decode(Box::new(error)))?,
             description: row.try_get("description")?,
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "the column holds an f32 widened: narrowing it is exact"
+            )]
             price: price as f32,
             destination: row.try_get("destination")?,
         })

@@ -19,13 +19,21 @@
 
 use futures::stream::{self, BoxStream, StreamExt};
 
+use super::OrderStore;
 use super::sql::{COLUMNS, Dialect, SqlStore, order_from, unavailable};
 use crate::error::OrderError;
 use crate::order::Order;
 
-/// Rows a search reads per query: it bounds what a search holds in memory,
-/// whatever the size of the table.
+/// Most rows a search reads per query.
 const PAGE: i64 = 256;
+/// Rows of the first query; each next one reads up to twice as many while
+/// pages stay under [`PAGE_BYTES`], and fewer once they do not.
+const FIRST_PAGE: i64 = 16;
+/// About the most bytes of orders a search holds at once: pages are sized to
+/// it, so a table of megabyte orders costs a search what small ones do.
+const PAGE_BYTES: usize = 1024 * 1024;
+/// Orders fetched per query once the index has named the few that match.
+const FEW_PER_QUERY: usize = 16;
 /// Matches the SQLite index hands over at once, in one query.
 const FEW: i64 = 1_000;
 
@@ -63,33 +71,45 @@ async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Resu
         Err(error) => stream::iter([Err(unavailable(error))]).boxed(),
         Ok(found) if found > FEW => pages(store, Filter::Containing(query)),
         Ok(_) => {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM orders WHERE rowid IN \
-                 (SELECT rowid FROM orders_search WHERE orders_search MATCH $1) ORDER BY id"
-            );
-            let rows = sqlx::query(&sql).bind(phrase).fetch_all(&store.pool).await.map_err(unavailable);
-            let orders: Vec<Result<Order, OrderError>> = match rows {
-                Err(error) => vec![Err(error)],
-                Ok(rows) => rows
-                    .iter()
-                    .map(order_from)
-                    .filter(|order| order.as_ref().map_or(true, |order| order.matches(&query)))
-                    .collect(),
+            // Their ids first (small), then the orders a few at a time: the
+            // matches may be large.
+            let sql = "SELECT id FROM orders WHERE rowid IN \
+                       (SELECT rowid FROM orders_search WHERE orders_search MATCH $1) ORDER BY id";
+            let ids = match sqlx::query_scalar::<_, String>(sql).bind(phrase).fetch_all(&store.pool).await {
+                Ok(ids) => ids,
+                Err(error) => return stream::iter([Err(unavailable(error))]).boxed(),
             };
-            stream::iter(orders).boxed()
+            let chunks: Vec<Vec<String>> = ids.chunks(FEW_PER_QUERY).map(<[String]>::to_vec).collect();
+            stream::iter(chunks)
+                .then(move |chunk| {
+                    let (store, query) = (store.clone(), query.clone());
+                    async move {
+                        let orders: Vec<Result<Order, OrderError>> = match store.get_many(&chunk).await {
+                            Err(error) => vec![Err(error)],
+                            Ok(found) => {
+                                found.into_iter().flatten().filter(|order| order.matches(&query)).map(Ok).collect()
+                            }
+                        };
+                        stream::iter(orders)
+                    }
+                })
+                .flatten()
+                .boxed()
         }
     }
 }
 
 /// Keyset pages in id order, the filter applied by the database.
 fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Order, OrderError>> {
-    stream::unfold(Some(String::new()), move |after| {
+    stream::unfold(Some((String::new(), FIRST_PAGE)), move |cursor| {
         let (store, filter) = (store.clone(), filter.clone());
         async move {
-            let after = after?;
-            match page(&store, &filter, &after).await {
+            let (after, limit) = cursor?;
+            match page(&store, &filter, &after, limit).await {
                 Err(error) => Some((stream::iter(vec![Err(error)]), None)),
                 Ok((orders, last)) => {
+                    let bytes: usize = orders.iter().map(Order::weight).sum();
+                    let next = last.map(|last| (last, next_limit(limit, bytes)));
                     let found: Vec<_> = orders
                         .into_iter()
                         .filter(|order| match &filter {
@@ -98,7 +118,7 @@ fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Order, Or
                         })
                         .map(Ok)
                         .collect();
-                    Some((stream::iter(found), last))
+                    Some((stream::iter(found), next))
                 }
             }
         }
@@ -107,12 +127,26 @@ fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Order, Or
     .boxed()
 }
 
-/// One page after `after`: its orders, and where the next begins (`None` at the end).
-async fn page(store: &SqlStore, filter: &Filter, after: &str) -> Result<(Vec<Order>, Option<String>), OrderError> {
+/// The rows of the query after one of `limit` rows that held `bytes`:
+/// doubled while pages are light, cut to fit [`PAGE_BYTES`] when heavy.
+fn next_limit(limit: i64, bytes: usize) -> i64 {
+    let fits =
+        i64::try_from(PAGE_BYTES.saturating_mul(usize::try_from(limit).unwrap_or(1)) / bytes.max(1)).unwrap_or(PAGE);
+    fits.min(limit.saturating_mul(2)).clamp(1, PAGE)
+}
+
+/// One page of up to `limit` rows after `after`: its orders, and where the
+/// next begins (`None` at the end).
+async fn page(
+    store: &SqlStore,
+    filter: &Filter,
+    after: &str,
+    limit: i64,
+) -> Result<(Vec<Order>, Option<String>), OrderError> {
     let rows = match filter {
         Filter::All => {
             let sql = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2");
-            sqlx::query(&sql).bind(after.to_string()).bind(PAGE).fetch_all(&store.pool).await
+            sqlx::query(&sql).bind(after.to_string()).bind(limit).fetch_all(&store.pool).await
         }
         Filter::Containing(query) => {
             let (condition, needle) = match store.dialect {
@@ -122,12 +156,13 @@ async fn page(store: &SqlStore, filter: &Filter, after: &str) -> Result<(Vec<Ord
                 Dialect::Postgres => ("search_text LIKE $2", format!("%{}%", escape_like(query))),
             };
             let sql = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 AND {condition} ORDER BY id LIMIT $3");
-            sqlx::query(&sql).bind(after.to_string()).bind(needle).bind(PAGE).fetch_all(&store.pool).await
+            sqlx::query(&sql).bind(after.to_string()).bind(needle).bind(limit).fetch_all(&store.pool).await
         }
     }
     .map_err(unavailable)?;
     let orders = rows.iter().map(order_from).collect::<Result<Vec<_>, _>>()?;
-    let next = (orders.len() as i64 == PAGE).then(|| orders.last().map(|order| order.id.clone())).flatten();
+    let full = usize::try_from(limit).is_ok_and(|limit| orders.len() == limit);
+    let next = full.then(|| orders.last().map(|order| order.id.clone())).flatten();
     Ok((orders, next))
 }
 
@@ -191,6 +226,15 @@ mod tests {
         assert_eq!(trigrams("lamp"), r#""lam" AND "amp""#);
         assert_eq!(trigrams("a\"b\"c"), r#""a""b" AND """b""" AND "b""c""#);
         assert_eq!(trigrams("äpf"), r#""äpf""#);
+    }
+
+    #[test]
+    fn pages_grow_while_light_and_shrink_to_a_megabyte_when_heavy() {
+        assert_eq!(next_limit(FIRST_PAGE, 16 * 200), 32, "small orders: doubled");
+        assert_eq!(next_limit(PAGE, 256 * 200), PAGE, "never past PAGE");
+        assert_eq!(next_limit(16, 16 * 1024 * 1024), 1, "megabyte orders: one a query");
+        assert_eq!(next_limit(64, 2 * 1024 * 1024), 32, "two megabytes in 64 rows: half as many");
+        assert_eq!(next_limit(1, 0), 2);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! as the client's window allows, flow control both ways.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,6 +31,13 @@ const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server grants the client this many more request messages each time
 /// the call has taken as many.
 const GRANT: u32 = INITIAL_WINDOW / 2;
+/// The largest window a client may grant, as in HTTP/2: 2^31 - 1 messages.
+const MAX_WINDOW: usize = 0x7fff_ffff;
+/// Most bytes of request messages a call holds unread: the window counts
+/// messages, so without it 64 messages of several megabytes each could wait.
+/// (A single message, however large, is always taken: the call's own limit,
+/// `--max-message-bytes`, refuses it with a clearer status.)
+const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
 /// How long the client gets to answer the server's Close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages waiting for the socket writer.
@@ -36,6 +45,7 @@ const WRITE_QUEUE: usize = 64;
 /// Close codes (RFC 6455).
 const NORMAL: u16 = 1000;
 const PROTOCOL_ERROR: u16 = 1002;
+const POLICY_VIOLATION: u16 = 1008;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Requests = mpsc::Sender<Result<Bytes, BoxError>>;
@@ -58,7 +68,11 @@ pub(super) async fn serve(socket: WebSocket, calls: Router, path: String, peer: 
         None => Some(NORMAL),
         Some(Ending::ProtocolError(status)) => {
             let _ = out.send(headers_message(&trailers_of(&status))).await;
-            Some(if status.code() == Code::DeadlineExceeded { NORMAL } else { PROTOCOL_ERROR })
+            Some(match status.code() {
+                Code::DeadlineExceeded => NORMAL,
+                Code::ResourceExhausted => POLICY_VIOLATION,
+                _ => PROTOCOL_ERROR,
+            })
         }
         Some(Ending::Cancelled) => None,
     };
@@ -103,7 +117,14 @@ async fn run(
     // The client may send at most INITIAL_WINDOW messages the call has not
     // taken, so a queue that size never fills, and the socket is always read.
     let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
-    let mut request = http::Request::post(path).body(request_body(taken, out.clone())).expect("a valid path");
+    let unread = Arc::new(AtomicUsize::new(0));
+    let request = http::Request::builder().method(http::Method::POST).uri(path.as_str());
+    let Ok(mut request) = request.body(request_body(taken, out.clone(), Arc::clone(&unread))) else {
+        return Some(Ending::ProtocolError(Status::unimplemented(format!(
+            "grpc-ws: {} is not a method's path",
+            crate::echo::quoted(&path)
+        ))));
+    };
     *request.headers_mut() = call_headers(metadata);
     // As a native call arrives; the gRPC-Web layer refuses plain gRPC over HTTP/1.1.
     *request.version_mut() = http::Version::HTTP_2;
@@ -113,16 +134,23 @@ async fn run(
     }
     let window = Semaphore::new(INITIAL_WINDOW as usize);
     tokio::select! {
-        ending = read_requests(incoming, requests, &window) => Some(ending),
+        ending = read_requests(incoming, requests, &window, &unread) => Some(ending),
         () = respond(calls.oneshot(request), out, &window) => None,
     }
 }
 
 /// The request body: the client's messages as the call takes them, granting
 /// the client more each time it has taken `GRANT`.
-fn request_body(taken: mpsc::Receiver<Result<Bytes, BoxError>>, out: mpsc::Sender<Message>) -> axum::body::Body {
+fn request_body(
+    taken: mpsc::Receiver<Result<Bytes, BoxError>>,
+    out: mpsc::Sender<Message>,
+    unread: Arc<AtomicUsize>,
+) -> axum::body::Body {
     let mut count = 0_u32;
     let frames = ReceiverStream::new(taken).then(move |message| {
+        if let Ok(message) = &message {
+            unread.fetch_sub(message.len(), Ordering::Relaxed);
+        }
         count = count.wrapping_add(1);
         let grant = count.is_multiple_of(GRANT).then(|| out.clone());
         async move {
@@ -138,7 +166,12 @@ fn request_body(taken: mpsc::Receiver<Result<Bytes, BoxError>>, out: mpsc::Sende
 /// Reads the client's frames for as long as the call runs: messages for the
 /// call, its half-close, window updates; ends when the client goes or breaks
 /// the protocol.
-async fn read_requests(incoming: &mut SplitStream<WebSocket>, requests: Requests, window: &Semaphore) -> Ending {
+async fn read_requests(
+    incoming: &mut SplitStream<WebSocket>,
+    requests: Requests,
+    window: &Semaphore,
+    unread: &AtomicUsize,
+) -> Ending {
     let mut requests = Some(requests);
     let ending = loop {
         let frame = match next_frame(incoming).await {
@@ -147,15 +180,39 @@ async fn read_requests(incoming: &mut SplitStream<WebSocket>, requests: Requests
             Err(status) => break Ending::ProtocolError(status),
         };
         match frame {
-            Frame::Message(message) => match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
-                None => break protocol_error("a message after end of stream"),
-                Some(Err(TrySendError::Full(_))) => break protocol_error("the client sent more messages than granted"),
-                // Taken, or the call no longer reads requests (it answered early): either way, read on.
-                Some(Ok(()) | Err(TrySendError::Closed(_))) => {}
-            },
+            Frame::Message(message) => {
+                let held = unread.load(Ordering::Relaxed);
+                if held > 0 && held + message.len() > READ_AHEAD_BYTES {
+                    break Ending::ProtocolError(Status::resource_exhausted(format!(
+                        "grpc-ws: the call holds {held} bytes of messages it has not read yet, and {} more would pass \
+                         its {} MiB: wait for its window updates",
+                        message.len(),
+                        READ_AHEAD_BYTES >> 20
+                    )));
+                }
+                let len = message.len();
+                match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
+                    None => break protocol_error("a message after end of stream"),
+                    Some(Err(TrySendError::Full(_))) => {
+                        break protocol_error("the client sent more messages than granted");
+                    }
+                    Some(Ok(())) => {
+                        unread.fetch_add(len, Ordering::Relaxed);
+                    }
+                    // The call no longer reads requests (it answered early): read on.
+                    Some(Err(TrySendError::Closed(_))) => {}
+                }
+            }
             Frame::EndOfStream if requests.is_some() => requests = None,
             Frame::EndOfStream => break protocol_error("end of stream twice"),
-            Frame::WindowUpdate(more) => window.add_permits(more.min(Semaphore::MAX_PERMITS as u32) as usize),
+            Frame::WindowUpdate(more) => {
+                // As in HTTP/2, a window may not grow past 2^31 - 1.
+                let room = MAX_WINDOW - window.available_permits().min(MAX_WINDOW);
+                match usize::try_from(more) {
+                    Ok(more) if more <= room => window.add_permits(more),
+                    _ => break protocol_error("a window update past 2^31 - 1 messages"),
+                }
+            }
             Frame::Headers(_) => break protocol_error("headers may only open a call"),
         }
     };

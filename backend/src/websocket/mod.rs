@@ -17,6 +17,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::origin::OriginPolicy;
 
+/// Room in a socket's write buffer beyond its largest message: for the
+/// frames around it (headers, trailers, window updates, pongs).
+const WRITE_BUFFER_SLACK: usize = 1024 * 1024;
+
 mod call;
 
 /// What the WebSocket endpoint needs: where to run calls, who may open them,
@@ -60,6 +64,9 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     // Room for the largest message the calls accept, so that the call's own
     // check, with its clear status, is what refuses a bigger one.
     let limit = endpoint.max_message_bytes.saturating_mul(2).saturating_add(1024);
+    // What waits to be written is bounded too: a client that sends pings and
+    // never reads the pongs fills it, and its socket closes.
+    let socket = socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK));
     socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
         call::serve(socket, endpoint.calls, path, peer).await;
         drop(open);

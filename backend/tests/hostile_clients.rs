@@ -1,0 +1,377 @@
+//! Clients that attack rather than err: a page rebound to the server's address
+//! (DNS rebinding), ids of megabytes, sockets that never speak, and grpc-ws
+//! frames that used to panic the server. Each is refused with a status or an
+//! HTTP answer that names the problem, within a bound, and the server goes on
+//! serving everyone else.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::binary::{self, Server};
+use common::grpc_web::{Encoding, request, send};
+use common::websocket::{Answer, WsCall, connect};
+use common::{spawn, spawn_with};
+use futures::StreamExt;
+use grpc_ws::Frame;
+use http::StatusCode;
+use ordermgt_proto::Order;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tonic::Code;
+
+const ADD_ORDER: &str = "/ecommerce.OrderManagement/addOrder";
+const PROCESS_ORDERS: &str = "/ecommerce.OrderManagement/processOrders";
+
+fn rebound_order() -> Order {
+    Order {
+        id: "rebound-1".into(),
+        items: vec!["Stolen goods".into()],
+        description: "stored by a page on another name".into(),
+        price: 1.0,
+        destination: "Nowhere".into(),
+    }
+}
+
+/// A gRPC-Web addOrder as a page on `name` sends it once its DNS name points
+/// at the server: its own name in `Host` and `Origin`.
+fn rebound_add(addr: SocketAddr, name: &str) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut add = request(&format!("http://{addr}{ADD_ORDER}"), Encoding::Binary, &rebound_order());
+    let host = format!("{name}:{}", addr.port());
+    add.headers_mut().insert("host", host.parse().expect("host"));
+    add.headers_mut().insert("origin", format!("http://{host}").parse().expect("origin"));
+    add
+}
+
+#[tokio::test]
+async fn a_page_on_a_rebound_name_is_refused_and_stores_nothing() {
+    let server = spawn().await;
+    // Over HTTP/1.1, where the name is in `Host` (HTTP/2's `:authority` is
+    // checked the same way: see the unit tests of hosts.rs).
+    {
+        let refused = send(rebound_add(server.addr, "rebind.evil.example"), false).await;
+        assert_eq!(refused.http_status, StatusCode::FORBIDDEN);
+        assert_eq!(refused.grpc_status.as_deref(), Some("7"), "PERMISSION_DENIED");
+        let message = refused.grpc_message.unwrap_or_default();
+        assert!(
+            message.contains("does not answer to the name rebind.evil.example")
+                && message.contains("--allowed-host rebind.evil.example"),
+            "{message}"
+        );
+    }
+    let mut client = server.client().await;
+    let lookup = client.get_order("rebound-1".to_string()).await.expect_err("nothing stored");
+    assert_eq!(lookup.code(), Code::NotFound);
+
+    // The page itself and a WebSocket call are refused the same way.
+    let page = reqwest_like_get(server.addr, "rebind.evil.example").await;
+    assert!(page.starts_with("HTTP/1.1 403"), "{page}");
+    let origin = format!("http://rebind.evil.example:{}", server.addr.port());
+    let host = format!("rebind.evil.example:{}", server.addr.port());
+    let upgrade = connect(server.addr, PROCESS_ORDERS, &[("host", &host), ("origin", &origin)]).await;
+    let Err(refusal) = upgrade else { panic!("a WebSocket opened for a rebound page") };
+    assert!(refusal.contains("403"), "{refusal}");
+}
+
+#[tokio::test]
+async fn a_name_given_with_allowed_host_and_any_address_are_answered() {
+    let config =
+        backend::Config { allowed_hosts: vec!["orders.example.com".parse().expect("host")], ..Default::default() };
+    let server = spawn_with(config).await;
+    for name in ["orders.example.com", "127.0.0.1", "localhost", "[::1]"] {
+        let page = reqwest_like_get(server.addr, name).await;
+        assert!(!page.starts_with("HTTP/1.1 403"), "{name}: {page}");
+    }
+}
+
+/// `GET /` over HTTP/1.1 with `Host: name:port`; the response head.
+async fn reqwest_like_get(addr: SocketAddr, name: &str) -> String {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let head = format!("GET / HTTP/1.1\r\nHost: {name}:{}\r\nConnection: close\r\n\r\n", addr.port());
+    tcp.write_all(head.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut response)).await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn an_id_of_megabytes_is_invalid_argument_and_echoed_only_in_part() {
+    let server = spawn().await;
+    let mut client = server.client().await;
+    let huge = "9".repeat(3 * 1024 * 1024 - 64);
+    let refused = client.get_order(huge.clone()).await.expect_err("no order has such an id");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("id is 3145664 bytes long; the limit is 128"), "{}", refused.message());
+    assert!(refused.message().len() < 512, "the message repeats {} bytes", refused.message().len());
+
+    // Among ids being processed, it is rejected alone, cut short, and the stream goes on.
+    let ids = ["102".to_string(), huge, "103".to_string(), "104".to_string()];
+    let outbound = futures::stream::iter(ids);
+    let mut replies = client.process_orders(outbound).await.expect("call").into_inner();
+    let mut rejected = None;
+    let mut shipped = 0;
+    while let Some(reply) = replies.next().await {
+        let reply = reply.expect("reply");
+        if reply.status == ordermgt_proto::STATUS_REJECTED {
+            rejected = Some(reply);
+        } else {
+            shipped += reply.orders_list.len();
+        }
+    }
+    let rejected = rejected.expect("the huge id is rejected");
+    assert!(rejected.rejected_id.len() < 256, "rejected_id repeats {} bytes", rejected.rejected_id.len());
+    assert!(rejected.reason.len() < 512, "reason repeats {} bytes", rejected.reason.len());
+    assert_eq!(shipped, 3, "the other ids are shipped");
+}
+
+#[test]
+fn the_log_of_calls_with_huge_ids_stays_small() {
+    let server = Running(binary::start(&[], &[]));
+    let (url, log) = (server.0.url.clone(), server.0.log.clone());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(url).expect("url").connect().await.expect("connect");
+        let mut client = ordermgt_proto::order_management_client::OrderManagementClient::new(channel);
+        for _ in 0..3 {
+            let refused = client.get_order("x".repeat(3 * 1024 * 1024 - 64)).await.expect_err("refused");
+            assert_eq!(refused.code(), Code::InvalidArgument);
+        }
+    });
+    log.wait_for_log(|line| line.contains("getOrder") && line.contains("InvalidArgument"));
+    let logged: usize = log.lines().iter().map(String::len).sum();
+    assert!(logged < 16 * 1024, "3 calls with 3 MB ids logged {logged} bytes");
+}
+
+/// Opens a WebSocket with a raw HTTP/1.1 request whose target is `target`
+/// (which a URL-based client cannot send), and starts a call on it.
+async fn raw_websocket_call(addr: SocketAddr, target: &str) -> Result<WsCall, String> {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {}\r\n\r\n",
+        grpc_ws::SUBPROTOCOL
+    );
+    tcp.write_all(head.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    while !response.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if tcp.read(&mut byte).await.expect("read") == 0 {
+            return Err(String::from_utf8_lossy(&response).into_owned());
+        }
+        response.push(byte[0]);
+    }
+    if !response.starts_with(b"HTTP/1.1 101") {
+        return Err(String::from_utf8_lossy(&response).into_owned());
+    }
+    let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    let mut call = WsCall { socket };
+    call.send_frame(Frame::Headers(http::HeaderMap::new())).await;
+    Ok(call)
+}
+
+#[tokio::test]
+async fn a_websocket_call_to_an_authority_form_target_is_refused_not_a_panic() {
+    let server = spawn().await;
+    let target = server.addr.to_string();
+    match raw_websocket_call(server.addr, &target).await {
+        // Refused at the upgrade: an HTTP error, no call.
+        Err(head) => assert!(head.starts_with("HTTP/1.1 4"), "{head}"),
+        Ok(mut call) => {
+            let answer: Answer = call.answer().await;
+            assert_eq!(answer.status(), Some("12"), "UNIMPLEMENTED: {answer:?}");
+            assert!(answer.message().contains("is not a method's path"), "{}", answer.message());
+        }
+    }
+    let mut client = server.client().await;
+    client.get_order("102".to_string()).await.expect("the server still serves");
+}
+
+#[tokio::test]
+async fn window_updates_past_two_to_the_31_are_a_protocol_error_not_a_panic() {
+    let server = spawn().await;
+    let mut call = WsCall::open(server.addr, "/ecommerce.OrderManagement/searchOrders", &[]).await;
+    for _ in 0..8 {
+        call.send_frame(Frame::WindowUpdate(u32::MAX)).await;
+    }
+    // (Before the fix, tokio panicked on the overflow and the call hung.)
+    let answer = tokio::time::timeout(Duration::from_secs(30), call.answer()).await.expect("the call ends");
+    assert_eq!(answer.status(), Some("13"), "INTERNAL: {answer:?}");
+    assert!(answer.message().contains("a window update past 2^31 - 1 messages"), "{}", answer.message());
+    assert_eq!(answer.close_code, Some(1002));
+    let mut client = server.client().await;
+    client.get_order("102".to_string()).await.expect("the server still serves");
+}
+
+/// The descriptors `pid` holds open.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
+}
+
+#[test]
+fn silent_connections_past_the_cap_make_room_and_the_server_keeps_its_descriptors() {
+    let server = Running(binary::start(&["--max-connections", "50"], &[]));
+    let url = server.0.url.clone();
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let pid = server.0.child.id();
+    runtime.block_on(async {
+        let baseline = descriptors(pid);
+        // 300 sockets that never send a byte, six times the cap.
+        let mut silent = Vec::new();
+        for _ in 0..300 {
+            silent.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        // Each new one made room by closing the one silent longest.
+        let channel =
+            tonic::transport::Channel::from_shared(url.clone()).expect("url").connect().await.expect("connect");
+        let mut client = ordermgt_proto::order_management_client::OrderManagementClient::new(channel);
+        let order = client.get_order("102".to_string()).await.expect("a real client is served").into_inner();
+        assert_eq!(order.id, "102");
+        let held = descriptors(pid);
+        assert!(held <= baseline + 50 + 10, "{held} descriptors held (baseline {baseline}, cap 50)");
+        let metrics = reqwest_like_metrics(addr).await;
+        let shed = metric(&metrics, "ordermgt_connections_shed_total");
+        assert!(shed >= 250.0, "{shed} connections shed\n{metrics}");
+        drop(silent);
+    });
+}
+
+/// Closed by the server's 10 s first-bytes timeout, not its 5 min idle timeout.
+#[tokio::test]
+async fn a_connection_that_never_speaks_is_closed_within_seconds() {
+    let server = spawn().await;
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(30), silent.read(&mut byte)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "still open after 30 s: {read:?}");
+}
+
+async fn reqwest_like_metrics(addr: SocketAddr) -> String {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let head = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(head.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tcp.read_to_end(&mut response).await.expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// The most memory the process `pid` has held at once (VmHWM), in MiB.
+fn peak_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).expect("VmHWM");
+    let kib: u64 = line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB");
+    kib / 1024
+}
+
+/// An order of about a megabyte: the most items, each the longest allowed.
+fn megabyte_order(id: String) -> Order {
+    Order {
+        id,
+        items: vec!["m".repeat(1024); 1000],
+        description: "heavy".into(),
+        price: 1.0,
+        destination: "Anywhere".into(),
+    }
+}
+
+#[test]
+fn an_update_of_600_megabyte_orders_stops_at_its_byte_budget() {
+    let server = Running(binary::start(&[], &[]));
+    let (pid, url) = (server.0.child.id(), server.0.url.clone());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let refused = runtime.block_on(async {
+        let channel = tonic::transport::Channel::from_shared(url).expect("url").connect().await.expect("connect");
+        let mut client = ordermgt_proto::order_management_client::OrderManagementClient::new(channel)
+            .max_encoding_message_size(8 * 1024 * 1024);
+        let orders = futures::stream::iter(0..600).map(|n| megabyte_order(format!("heavy-{n}")));
+        client.update_orders(orders).await.expect_err("600 MB is past the budget")
+    });
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("at most 64 MiB of orders"), "{}", refused.message());
+    let peak = peak_mib(pid);
+    assert!(peak < 300, "the server held {peak} MiB at its peak");
+}
+
+#[test]
+fn a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window() {
+    let server = Running(binary::start(&[], &[]));
+    let (pid, url) = (server.0.child.id(), server.0.url.clone());
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        // searchOrders takes one request message; the rest of a window of 3 MB
+        // messages (about 190 MB per call, four calls) would wait unread.
+        let message = bytes::Bytes::from(prost::Message::encode_to_vec(&"q".repeat(3 * 1024 * 1024)));
+        let calls = (0..4).map(|_| {
+            let message = message.clone();
+            async move {
+                let mut call = WsCall::open(addr, "/ecommerce.OrderManagement/searchOrders", &[]).await;
+                for _ in 0..(grpc_ws::INITIAL_WINDOW - 1) {
+                    let frame = tokio_tungstenite::tungstenite::Message::Binary(
+                        Frame::Message(message.clone()).encode().into(),
+                    );
+                    if futures::SinkExt::send(&mut call.socket, frame).await.is_err() {
+                        break;
+                    }
+                }
+                tokio::time::timeout(Duration::from_secs(30), call.answer()).await.expect("the call ends")
+            }
+        });
+        for answer in futures::future::join_all(calls).await {
+            assert_eq!(answer.status(), Some("8"), "RESOURCE_EXHAUSTED: {answer:?}");
+            assert!(answer.message().contains("has not read yet"), "{}", answer.message());
+        }
+    });
+    let peak = peak_mib(pid);
+    assert!(peak < 300, "the server held {peak} MiB at its peak");
+}
+
+/// 4 million pings whose pongs the client never reads (about 500 MB of
+/// pongs): the server keeps at most its write buffer of them, or closes.
+#[test]
+fn a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory() {
+    let server = Running(binary::start(&[], &[]));
+    let pid = server.0.child.id();
+    let addr: SocketAddr = server.0.url.trim_start_matches("http://").parse().expect("address");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        use futures::SinkExt;
+        let mut socket = connect(addr, PROCESS_ORDERS, &[]).await.expect("upgrade");
+        let ping = tokio_tungstenite::tungstenite::Message::Ping(vec![0u8; 125].into());
+        for sent in 1..=4_000_000 {
+            if socket.feed(ping.clone()).await.is_err() || (sent % 1_000 == 0 && socket.flush().await.is_err()) {
+                break;
+            }
+        }
+        let channel = tonic::transport::Channel::from_shared(server.0.url.clone()).expect("url");
+        let mut client = ordermgt_proto::order_management_client::OrderManagementClient::new(
+            channel.connect().await.expect("connect"),
+        );
+        client.get_order("102".to_string()).await.expect("the server still serves");
+    });
+    let peak = peak_mib(pid);
+    assert!(peak < 300, "the server held {peak} MiB at its peak");
+}
+
+/// The binary, killed when the test ends however it ends.
+struct Running(Server);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
+    }
+}
