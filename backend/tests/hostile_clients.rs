@@ -235,6 +235,7 @@ fn silent_connections_past_the_cap_make_room_and_the_server_keeps_its_descriptor
         let order = client.get_order("102".to_string()).await.expect("a real client is served").into_inner();
         assert_eq!(order.id, "102");
         let held = descriptors(pid);
+        eprintln!("descriptors: {baseline} before, {held} after 300 silent sockets");
         assert!(held <= baseline + 50 + 10, "{held} descriptors held (baseline {baseline}, cap 50)");
         let metrics = reqwest_like_metrics(addr).await;
         let shed = metric(&metrics, "ordermgt_connections_shed_total");
@@ -302,6 +303,7 @@ fn an_update_of_600_megabyte_orders_stops_at_its_byte_budget() {
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     assert!(refused.message().contains("at most 64 MiB of orders"), "{}", refused.message());
     let peak = peak_mib(pid);
+    eprintln!("an_update_of_600_megabyte_orders_stops_at_its_byte_budget: the server peaked at {peak} MiB");
     assert!(peak < 300, "the server held {peak} MiB at its peak");
 }
 
@@ -336,6 +338,9 @@ fn a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window() {
         }
     });
     let peak = peak_mib(pid);
+    eprintln!(
+        "a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window: the server peaked at {peak} MiB"
+    );
     assert!(peak < 300, "the server held {peak} MiB at its peak");
 }
 
@@ -363,6 +368,9 @@ fn a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory() {
         client.get_order("102".to_string()).await.expect("the server still serves");
     });
     let peak = peak_mib(pid);
+    eprintln!(
+        "a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory: the server peaked at {peak} MiB"
+    );
     assert!(peak < 300, "the server held {peak} MiB at its peak");
 }
 
