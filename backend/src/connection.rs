@@ -306,13 +306,14 @@ impl Roster {
         let idlest = self
             .0
             .iter()
-            .filter_map(Weak::upgrade)
-            .filter(|counts| counts.open.load(Ordering::Relaxed) == 0)
-            .min_by_key(|counts| counts.epoch + Duration::from_millis(counts.changed_at.load(Ordering::Relaxed)));
-        let Some(idlest) = idlest else { return false };
+            .enumerate()
+            .filter_map(|(index, member)| Some((index, member.upgrade()?)))
+            .filter(|(_, counts)| counts.open.load(Ordering::Relaxed) == 0)
+            .min_by_key(|(_, counts)| counts.epoch + Duration::from_millis(counts.changed_at.load(Ordering::Relaxed)));
+        let Some((index, idlest)) = idlest else { return false };
         idlest.shed.notify_one();
         // Not asked twice: it leaves the roster now, and closes as soon as it runs.
-        self.0.retain(|member| !std::ptr::eq(member.as_ptr(), Arc::as_ptr(&idlest)));
+        self.0.swap_remove(index);
         true
     }
 }

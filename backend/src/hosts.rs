@@ -8,6 +8,7 @@
 //! them to loopback themselves). Any other name must be given with
 //! `--allowed-host`, or `*` to answer to every name.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -15,10 +16,9 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::header::HOST;
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, StatusCode};
 
 use crate::echo;
 
@@ -74,11 +74,16 @@ impl HostPolicy {
 
     /// The answer to a request naming a host the server is not known by, if it does.
     pub fn refusal(&self, request: &Parts) -> Option<Response> {
-        let host =
-            request.uri.authority().map(|authority| authority.as_str().to_owned()).or_else(|| {
-                request.headers.get(HOST).map(|host| String::from_utf8_lossy(host.as_bytes()).into_owned())
-            })?;
+        let host = requested_host(request)?;
         (!self.allows(&host)).then(|| refusal(&host))
+    }
+}
+
+/// The host a request was sent to: HTTP/2's `:authority`, else the `Host` header.
+pub(crate) fn requested_host(request: &Parts) -> Option<Cow<'_, str>> {
+    match request.uri.authority() {
+        Some(authority) => Some(Cow::Borrowed(authority.as_str())),
+        None => request.headers.get(HOST).map(|host| String::from_utf8_lossy(host.as_bytes())),
     }
 }
 
@@ -111,16 +116,7 @@ fn refusal(host: &str) -> Response {
         "this server does not answer to the name {host} (a guard against DNS rebinding); \
          start it with --allowed-host {name} if that is its name"
     );
-    let grpc_message = HeaderValue::from_str(&message).unwrap_or(HeaderValue::from_static("unknown host"));
-    (
-        StatusCode::FORBIDDEN,
-        [
-            (HeaderName::from_static("grpc-status"), HeaderValue::from_static("7")),
-            (HeaderName::from_static("grpc-message"), grpc_message),
-        ],
-        message,
-    )
-        .into_response()
+    crate::origin::permission_denied(message, "unknown host")
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, ORIGIN};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, ORIGIN};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -109,12 +109,7 @@ impl OriginPolicy {
 /// Whether `origin` (normalized) names the host the request was sent to.
 fn is_same_origin(origin: &str, request: &Parts) -> bool {
     let Some((scheme, _)) = origin.split_once("://") else { return false };
-    let host = request
-        .uri
-        .authority()
-        .map(|authority| authority.as_str())
-        .or_else(|| request.headers.get(HOST).and_then(|host| host.to_str().ok()));
-    host.is_some_and(|host| normalize(&format!("{scheme}://{host}")) == origin)
+    crate::hosts::requested_host(request).is_some_and(|host| normalize(&format!("{scheme}://{host}")) == origin)
 }
 
 /// Middleware: refuses a request whose `Origin` is not allowed, before CORS or
@@ -131,7 +126,14 @@ fn refusal(origin: &HeaderValue) -> Response {
     let origin = String::from_utf8_lossy(origin.as_bytes());
     let origin = crate::echo::cut(&origin);
     let message = format!("origin {origin} may not call this server; start it with --cors-origin {origin} to allow it");
-    let grpc_message = HeaderValue::from_str(&message).unwrap_or(HeaderValue::from_static("origin not allowed"));
+    permission_denied(message, "origin not allowed")
+}
+
+/// HTTP 403 with `grpc-status` 7 (PERMISSION_DENIED) and `message`, in the
+/// body and as `grpc-message` (`fallback` there if it cannot be a header):
+/// how the guards before routing refuse a browser's request.
+pub(crate) fn permission_denied(message: String, fallback: &'static str) -> Response {
+    let grpc_message = HeaderValue::from_str(&message).unwrap_or(HeaderValue::from_static(fallback));
     (
         StatusCode::FORBIDDEN,
         [
@@ -145,6 +147,8 @@ fn refusal(origin: &HeaderValue) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use http::header::HOST;
+
     use super::*;
 
     fn request(host: &str) -> Parts {

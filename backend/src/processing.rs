@@ -318,17 +318,22 @@ impl Session {
     /// Submits `ids` in order, looked up in one query: one outcome per id,
     /// the same as submitting each alone would give.
     pub async fn submit_all(&mut self, ids: Vec<String>) -> Result<Vec<Outcome>, OrderError> {
-        let valid = |id: &String| !id.is_empty() && crate::order::check_id(id).is_ok();
-        let known: Vec<String> = ids.iter().filter(|id| valid(id)).cloned().collect();
+        // Why each id cannot name an order, if it cannot: judged once, before the lookup.
+        let refusals: Vec<Option<String>> = ids
+            .iter()
+            .map(|id| match crate::order::check_id(id) {
+                _ if id.is_empty() => Some("empty order id".into()),
+                Err(invalid) => Some(invalid.to_string()),
+                Ok(()) => None,
+            })
+            .collect();
+        let known: Vec<String> =
+            ids.iter().zip(&refusals).filter(|(_, refusal)| refusal.is_none()).map(|(id, _)| id.clone()).collect();
         let mut found = self.processor.store.get_many(&known).await?.into_iter();
         let mut outcomes = Vec::with_capacity(ids.len());
-        for id in ids {
-            if id.is_empty() {
-                outcomes.push(self.processor.reject(&id, "empty order id".into()));
-                continue;
-            }
-            if let Err(invalid) = crate::order::check_id(&id) {
-                outcomes.push(self.processor.reject(&crate::echo::cut(&id), invalid.to_string()));
+        for (id, refusal) in ids.into_iter().zip(refusals) {
+            if let Some(reason) = refusal {
+                outcomes.push(self.processor.reject(&crate::echo::cut(&id), reason));
                 continue;
             }
             let Some(order) = found.next().flatten() else {

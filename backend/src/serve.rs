@@ -64,16 +64,18 @@ pub async fn serve(
                     while connections.try_join_next().is_some() {}
                     // WebSocket calls hold their socket after the HTTP/1.1 connection hands it over.
                     let held = connections.len() + websocket_calls.len();
-                    if held >= max_connections && roster.shed_idlest() {
-                        metrics.connection_shed();
-                    } else if held >= max_connections {
-                        metrics.connection_refused();
-                        if last_refusal_logged.is_none_or(|logged| logged.elapsed() >= Duration::from_secs(10)) {
-                            tracing::warn!(%peer, "refusing connections: {held} are open, every one busy (--max-connections {max_connections})");
-                            last_refusal_logged = Some(Instant::now());
+                    if held >= max_connections {
+                        if roster.shed_idlest() {
+                            metrics.connection_shed();
+                        } else {
+                            metrics.connection_refused();
+                            if last_refusal_logged.is_none_or(|logged| logged.elapsed() >= Duration::from_secs(10)) {
+                                tracing::warn!(%peer, "refusing connections: {held} are open, every one busy (--max-connections {max_connections})");
+                                last_refusal_logged = Some(Instant::now());
+                            }
+                            drop(tcp);
+                            continue;
                         }
-                        drop(tcp);
-                        continue;
                     }
                     connections.spawn(connection::serve(Arc::clone(&shared), tcp, peer, roster.join()));
                 }
