@@ -16,6 +16,7 @@ use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceBuilder};
 
 use crate::auth::WriteAccess;
+use crate::budget::Budget;
 use crate::calls::{self, CallLayer, CallService, ObservedBody};
 use crate::config::{Config, Limits};
 use crate::health::Health;
@@ -65,7 +66,9 @@ impl App {
     /// [`App::with_tls`], [`App::with_write_access`].
     pub fn with_store(config: &Config, store: Arc<dyn OrderStore>) -> Self {
         let metrics = Metrics::default();
-        let processor = Processor::new(Arc::clone(&store), config.batch_size).with_metrics(metrics.clone());
+        let budget = Budget::new(config.limits.max_held_bytes, metrics.clone());
+        let processor =
+            Processor::new(Arc::clone(&store), config.batch_size).with_metrics(metrics.clone()).with_budget(budget);
         let (max_pending_ids, max_sessions) =
             (config.limits.max_pending_ids as usize, config.limits.max_sessions as usize);
         Self {
@@ -153,8 +156,13 @@ impl App {
             .into_axum_router()
             .fallback(unimplemented);
         // Calls over WebSocket become native requests to the same routes.
-        let websocket =
-            websocket::Endpoint::new(calls.clone(), self.origins.clone(), max_message, self.websocket_calls.clone());
+        let websocket = websocket::Endpoint::new(
+            calls.clone(),
+            self.origins.clone(),
+            max_message,
+            self.websocket_calls.clone(),
+            self.processor.budget().clone(),
+        );
         let full = calls
             .clone()
             .layer(self.origins.cors_layer())

@@ -16,6 +16,7 @@ pub const DEFAULT_PORT: u16 = 50051;
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
 const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+const DEFAULT_MAX_HELD_BYTES: usize = 256 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_IDS: u32 = 256;
 const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::sessions::MAX_QUEUED_IDS);
 const DEFAULT_MAX_SESSIONS: u32 = 1_024;
@@ -115,6 +116,12 @@ pub struct Limits {
     #[arg(long, env = "ORDERMGT_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Bytes of client data the server holds at once, all calls together: updates being gathered,
+    /// orders looked up for processing, search pages, unread WebSocket messages. A call that would
+    /// pass it fails with RESOURCE_EXHAUSTED; the others go on.
+    #[arg(long, env = "ORDERMGT_MAX_HELD_BYTES", value_name = "BYTES", default_value_t = DEFAULT_MAX_HELD_BYTES)]
+    pub max_held_bytes: usize,
 }
 
 impl Default for Limits {
@@ -127,6 +134,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_held_bytes: DEFAULT_MAX_HELD_BYTES,
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum OrderError {
     #[error("an update may hold at most {limit_mib} MiB of orders; order {} takes it past that", cut(.id))]
     UpdateTooHeavy { limit_mib: usize, id: String },
 
+    #[error(transparent)]
+    ServerFull(#[from] crate::budget::Spent),
+
     #[error("the order store is unavailable: {0}")]
     Unavailable(String),
 }
@@ -67,7 +70,9 @@ impl From<OrderError> for Status {
             OrderError::NotFound { .. } => Code::NotFound,
             OrderError::AlreadyExists { .. } => Code::AlreadyExists,
             OrderError::Invalid { .. } | OrderError::DuplicateInUpdate { .. } => Code::InvalidArgument,
-            OrderError::UpdateTooLarge { .. } | OrderError::UpdateTooHeavy { .. } => Code::ResourceExhausted,
+            OrderError::UpdateTooLarge { .. } | OrderError::UpdateTooHeavy { .. } | OrderError::ServerFull(_) => {
+                Code::ResourceExhausted
+            }
             OrderError::Unavailable(_) => Code::Unavailable,
         };
         Status::new(code, error.to_string())
@@ -108,6 +113,11 @@ mod tests {
                 OrderError::UpdateTooHeavy { limit_mib: 64, id: "7".into() },
                 Code::ResourceExhausted,
                 "an update may hold at most 64 MiB of orders; order 7 takes it past that",
+            ),
+            (
+                OrderError::ServerFull(crate::budget::Spent { limit_mib: 256 }),
+                Code::ResourceExhausted,
+                "the server already holds 256 MiB of client data, as much as it may (--max-held-bytes): try again later",
             ),
             (OrderError::Unavailable("gone".into()), Code::Unavailable, "the order store is unavailable: gone"),
         ];

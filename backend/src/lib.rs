@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod budget;
 pub mod calls;
 pub mod config;
 mod connection;

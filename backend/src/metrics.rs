@@ -80,6 +80,8 @@ struct Inner {
     stream_resets: Family<StreamResetLabels, Counter>,
     connections_shed: Counter,
     connections_refused: Counter,
+    held_bytes: PromGauge,
+    held_bytes_refused: Counter,
     /// Each method's series, found once: index [`Method::index`], and last for unknown paths.
     per_method: Box<[MethodSeries]>,
 }
@@ -157,6 +159,17 @@ impl Default for Metrics {
             "Connections closed as they were accepted: --max-connections reached with none idle",
             Counter::clone(&connections_refused),
         );
+        let (held_bytes, held_bytes_refused) = (PromGauge::default(), Counter::default());
+        registry.register(
+            "ordermgt_held_bytes",
+            "Bytes of client data held now: updates gathering, orders looked up, search pages, unread WebSocket messages",
+            held_bytes.clone(),
+        );
+        registry.register(
+            "ordermgt_held_bytes_refused",
+            "Requests for more held bytes refused at --max-held-bytes",
+            Counter::clone(&held_bytes_refused),
+        );
         Self(Arc::new(Inner {
             registry,
             started,
@@ -170,6 +183,8 @@ impl Default for Metrics {
             stream_resets,
             connections_shed,
             connections_refused,
+            held_bytes,
+            held_bytes_refused,
             per_method: (0..=crate::methods::count()).map(|_| MethodSeries::default()).collect(),
         }))
     }
@@ -236,6 +251,17 @@ impl Metrics {
     /// A new connection was closed at once: at the cap, with none idle.
     pub fn connection_refused(&self) {
         self.0.connections_refused.inc();
+    }
+
+    /// The bytes held for clients (see [`crate::budget`]) grew by `taken` and shrank by `given_back`.
+    pub fn held_bytes_changed(&self, taken: usize, given_back: usize) {
+        let bytes = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.0.held_bytes.inc_by(bytes(taken) - bytes(given_back));
+    }
+
+    /// A call was refused more held bytes.
+    pub fn held_bytes_refused(&self) {
+        self.0.held_bytes_refused.inc();
     }
 
     /// An HTTP/2 stream was reset for an error.

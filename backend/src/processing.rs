@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{Stream, StreamExt};
 
+use crate::budget::{Budget, Held};
 use crate::error::OrderError;
 use crate::metrics::{GaugeGuard, Metrics};
 use crate::order::Order;
@@ -22,11 +23,15 @@ use crate::store::OrderStore;
 /// Largest batch size: a stream holds up to one batch of orders in memory.
 pub const MAX_BATCH_SIZE: usize = 1_000;
 
-/// Most ids looked up together: those a client has sent already, read in one
-/// go and found in one query rather than one query each.
-const MAX_IDS_PER_LOOKUP: usize = 256;
+/// Most ids read together: those a client has sent already, read in one go...
+const MAX_IDS_PER_READ: usize = 256;
 /// ... and at most this many bytes of them.
-const MAX_ID_BYTES_PER_LOOKUP: usize = 64 * 1024;
+const MAX_ID_BYTES_PER_READ: usize = 64 * 1024;
+/// ... then found in queries of this many ids rather than one query each, and
+/// each query's events streamed before the next: what a stream holds at once
+/// is a query's orders and its batch, however large orders are (a megabyte at
+/// most each), and all of it is held in the server's [`Budget`].
+const MAX_IDS_PER_LOOKUP: usize = 16;
 
 /// How many accepted orders make a batch: between 1 and [`MAX_BATCH_SIZE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +81,13 @@ pub struct Shipment {
     pub orders: Vec<Order>,
 }
 
+impl Shipment {
+    /// The bytes its orders take (see [`Order::weight`]).
+    pub fn weight(&self) -> usize {
+        self.orders.iter().map(Order::weight).sum()
+    }
+}
+
 /// An id that was refused, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
@@ -110,8 +122,10 @@ pub enum Event {
 /// reads ids only once the consumer has taken the events of the last ones, so
 /// a consumer that stops reading stops the reading of ids too. The ids that
 /// have already arrived when it reads are taken together (up to
-/// [`MAX_IDS_PER_LOOKUP`]) and looked up in one query; their events are the
-/// same, in the same order, as if each had been submitted alone.
+/// [`MAX_IDS_PER_READ`]) and looked up [`MAX_IDS_PER_LOOKUP`] to a query;
+/// their events are the same, in the same order, as if each had been
+/// submitted alone. The orders a session holds (looked up and not yet shipped)
+/// are held in the server's budget; past it the stream ends with `ServerFull`.
 pub fn run<E>(
     mut session: Session,
     ids: impl Stream<Item = Result<String, E>> + Send + 'static,
@@ -124,13 +138,18 @@ where
         let mut ids = std::pin::pin!(ids);
         let mut failed = None;
         while let Some(ready) = next_ready(ids.as_mut(), &mut failed).await {
-            for outcome in session.submit_all(ready).await? {
-                match outcome {
-                    Outcome::Pending => {}
-                    Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
-                    Outcome::Shipped(shipments) => {
-                        for shipment in shipments {
-                            yield Event::Shipment(shipment);
+            for lookup in ready.chunks(MAX_IDS_PER_LOOKUP) {
+                let (outcomes, mut shipping) = session.submit_held(lookup.to_vec()).await?;
+                for outcome in outcomes {
+                    match outcome {
+                        Outcome::Pending => {}
+                        Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
+                        Outcome::Shipped(shipments) => {
+                            for shipment in shipments {
+                                let weight = shipment.weight();
+                                yield Event::Shipment(shipment);
+                                shipping.shrink(weight);
+                            }
                         }
                     }
                 }
@@ -170,7 +189,7 @@ where
                 ready.push(id);
             }
         }
-        if ready.len() == MAX_IDS_PER_LOOKUP || bytes >= MAX_ID_BYTES_PER_LOOKUP {
+        if ready.len() == MAX_IDS_PER_READ || bytes >= MAX_ID_BYTES_PER_READ {
             break;
         }
         match futures::FutureExt::now_or_never(ids.next()) {
@@ -242,6 +261,7 @@ pub struct Processor {
     shipments_made: Arc<AtomicU64>,
     metrics: Metrics,
     shutdown: Shutdown,
+    budget: Budget,
 }
 
 impl Processor {
@@ -252,7 +272,21 @@ impl Processor {
             shipments_made: Arc::default(),
             metrics: Metrics::default(),
             shutdown: Shutdown::default(),
+            budget: Budget::unlimited(),
         }
+    }
+
+    /// Holds the orders of every session in `budget`, shared with the
+    /// server's other calls (see [`Processor::budget`]).
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The server's budget of held client data, shared by processing,
+    /// updates and searches.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// Counts open sessions, shipments and rejections in `metrics`.
@@ -265,6 +299,7 @@ impl Processor {
     pub fn session(&self) -> Session {
         Session {
             batch: Batch::new(self.batch_size),
+            held: self.budget.none(),
             processor: self.clone(),
             _open: self.metrics.process_streams_open().track(),
         }
@@ -304,6 +339,8 @@ impl Processor {
 pub struct Session {
     processor: Processor,
     batch: Batch,
+    /// The orders this session holds: its batch, and those of shipments not yet taken by its consumer.
+    held: Held,
     _open: GaugeGuard,
 }
 
@@ -318,6 +355,12 @@ impl Session {
     /// Submits `ids` in order, looked up in one query: one outcome per id,
     /// the same as submitting each alone would give.
     pub async fn submit_all(&mut self, ids: Vec<String>) -> Result<Vec<Outcome>, OrderError> {
+        Ok(self.submit_held(ids).await?.0)
+    }
+
+    /// [`Session::submit_all`], and the budget its shipments hold, to be given
+    /// back as they are taken.
+    async fn submit_held(&mut self, ids: Vec<String>) -> Result<(Vec<Outcome>, Held), OrderError> {
         // Why each id cannot name an order, if it cannot: judged once, before the lookup.
         let refusals: Vec<Option<String>> = ids
             .iter()
@@ -329,7 +372,9 @@ impl Session {
             .collect();
         let known: Vec<String> =
             ids.iter().zip(&refusals).filter(|(_, refusal)| refusal.is_none()).map(|(id, _)| id.clone()).collect();
-        let mut found = self.processor.store.get_many(&known).await?.into_iter();
+        let found = self.processor.store.get_many(&known).await?;
+        self.held.grow(found.iter().flatten().map(Order::weight).sum())?;
+        let mut found = found.into_iter();
         let mut outcomes = Vec::with_capacity(ids.len());
         for (id, refusal) in ids.into_iter().zip(refusals) {
             if let Some(reason) = refusal {
@@ -341,13 +386,24 @@ impl Session {
                 outcomes.push(self.processor.reject(&id, reason));
                 continue;
             };
+            let weight = order.weight();
             outcomes.push(match self.batch.add(order) {
-                Err(Rejection { id, reason }) => self.processor.reject(&id, reason),
+                Err(Rejection { id, reason }) => {
+                    self.held.shrink(weight);
+                    self.processor.reject(&id, reason)
+                }
                 Ok(None) => Outcome::Pending,
                 Ok(Some(full)) => Outcome::Shipped(self.processor.ship(full)),
             });
         }
-        Ok(outcomes)
+        let shipping: usize = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Outcome::Shipped(shipments) => shipments.iter().map(Shipment::weight).sum(),
+                Outcome::Pending | Outcome::Rejected(_) => 0,
+            })
+            .sum();
+        Ok((outcomes, self.held.split(shipping)))
     }
 
     /// The orders waiting for the batch to fill.
@@ -498,8 +554,8 @@ mod tests {
             self.lookups.fetch_add(1, Ordering::Relaxed);
             self.inner.get_many(ids).await
         }
-        fn search(&self, query: &str) -> futures::stream::BoxStream<'static, Result<Order, OrderError>> {
-            self.inner.search(query)
+        fn search_pages(&self, query: &str) -> futures::stream::BoxStream<'static, Result<Vec<Order>, OrderError>> {
+            self.inner.search_pages(query)
         }
         async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
             self.inner.replace_all(orders).await

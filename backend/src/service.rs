@@ -53,13 +53,13 @@ impl OrderManagement for OrderService {
     type searchOrdersStream = ResponseStream<pb::Order>;
 
     async fn search_orders(&self, request: Request<String>) -> Result<Response<Self::searchOrdersStream>, Status> {
-        let found = self.store.search(&request.into_inner());
+        let found = crate::store::search_within(self.store.as_ref(), &request.into_inner(), self.processor.budget());
         Ok(Response::new(found.map_ok(pb::Order::from).map_err(Status::from).boxed()))
     }
 
     async fn update_orders(&self, request: Request<Streaming<pb::Order>>) -> Result<Response<String>, Status> {
         let mut incoming = request.into_inner();
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(self.processor.budget());
         while let Some(order) = incoming.next().await {
             update.push(order?.into())?;
         }

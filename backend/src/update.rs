@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use crate::budget::{Budget, Held};
 use crate::error::OrderError;
 use crate::order::Order;
 use crate::store::OrderStore;
@@ -13,15 +14,20 @@ pub const MAX_ORDERS_PER_UPDATE: usize = 10_000;
 /// same reason: 10,000 orders of a megabyte each would be 10 GB.
 pub const MAX_BYTES_PER_UPDATE: usize = 64 * 1024 * 1024;
 
-/// The orders of one update, each checked as it arrives.
-#[derive(Debug, Default)]
+/// The orders of one update, each checked as it arrives, and held in the
+/// server's [`Budget`] until the update is applied or abandoned.
+#[derive(Debug)]
 pub struct UpdateBatch {
     orders: Vec<Order>,
     ids: HashSet<String>,
-    weight: usize,
+    held: Held,
 }
 
 impl UpdateBatch {
+    pub fn new(budget: &Budget) -> Self {
+        Self { orders: Vec::new(), ids: HashSet::new(), held: budget.none() }
+    }
+
     /// Adds an order to the update, refusing one without an id, an invalid
     /// one, one sent twice, or one too many.
     pub fn push(&mut self, order: Order) -> Result<(), OrderError> {
@@ -36,14 +42,14 @@ impl UpdateBatch {
         if self.orders.len() == MAX_ORDERS_PER_UPDATE {
             return Err(OrderError::UpdateTooLarge { limit: MAX_ORDERS_PER_UPDATE });
         }
-        let weight = self.weight + order.weight();
-        if weight > MAX_BYTES_PER_UPDATE {
+        let weight = order.weight();
+        if self.held.bytes() + weight > MAX_BYTES_PER_UPDATE {
             return Err(OrderError::UpdateTooHeavy { limit_mib: MAX_BYTES_PER_UPDATE >> 20, id: order.id });
         }
         if !self.ids.insert(order.id.clone()) {
             return Err(OrderError::DuplicateInUpdate { id: order.id });
         }
-        self.weight = weight;
+        self.held.grow(weight)?;
         self.orders.push(order);
         Ok(())
     }
@@ -73,7 +79,7 @@ mod tests {
     #[tokio::test]
     async fn applying_replaces_the_orders_and_lists_them() {
         let store = crate::store::MemoryStore::with_orders(crate::store::sample_orders());
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(&Budget::unlimited());
         update.push(order("104")).expect("valid");
         update.push(order("102")).expect("valid");
         assert_eq!(update.apply(&store).await.as_deref(), Ok("Updated orders: 104, 102"));
@@ -88,7 +94,7 @@ mod tests {
             price: 1.0,
             ..Order::default()
         };
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(&Budget::unlimited());
         let fits = MAX_BYTES_PER_UPDATE / heavy("0").weight();
         for n in 0..fits {
             update.push(heavy(&n.to_string())).expect("under the budget");
@@ -98,9 +104,25 @@ mod tests {
         assert_eq!(update.ids().count(), fits, "the refused order was not taken");
     }
 
+    #[tokio::test]
+    async fn updates_together_are_bounded_by_the_servers_budget_and_give_it_back() {
+        let budget = Budget::new(3 * order("100").weight(), crate::metrics::Metrics::default());
+        let (mut first, mut second) = (UpdateBatch::new(&budget), UpdateBatch::new(&budget));
+        first.push(order("104")).expect("within the budget");
+        first.push(order("102")).expect("within the budget");
+        second.push(order("103")).expect("within the budget");
+        let refused = second.push(order("105")).expect_err("past the budget");
+        assert!(matches!(refused, OrderError::ServerFull(_)), "{refused:?}");
+        let store = crate::store::MemoryStore::with_orders(crate::store::sample_orders());
+        first.apply(&store).await.expect("applied");
+        assert_eq!(budget.held(), order("100").weight(), "the applied update gave its bytes back");
+        drop(second);
+        assert_eq!(budget.held(), 0, "so did the abandoned one");
+    }
+
     #[test]
     fn orders_are_kept_in_the_order_they_came() {
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(&Budget::unlimited());
         for id in ["103", "102"] {
             update.push(order(id)).expect("valid");
         }
@@ -109,26 +131,27 @@ mod tests {
 
     #[test]
     fn an_order_without_id_is_refused() {
-        let error = UpdateBatch::default().push(order("")).expect_err("no id");
+        let error = UpdateBatch::new(&Budget::unlimited()).push(order("")).expect_err("no id");
         assert!(matches!(error, OrderError::Invalid { field: "id", .. }), "{error:?}");
     }
 
     #[test]
     fn an_invalid_order_is_refused_naming_its_id() {
-        let error = UpdateBatch::default().push(Order { price: -1.0, ..order("104") }).expect_err("invalid");
+        let error =
+            UpdateBatch::new(&Budget::unlimited()).push(Order { price: -1.0, ..order("104") }).expect_err("invalid");
         assert_eq!(error.to_string(), "invalid order 104: price must be a finite number of at least 0, got -1");
     }
 
     #[test]
     fn the_same_id_twice_is_refused() {
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(&Budget::unlimited());
         update.push(order("102")).expect("first");
         assert_eq!(update.push(order("102")), Err(OrderError::DuplicateInUpdate { id: "102".into() }));
     }
 
     #[test]
     fn an_update_is_bounded() {
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(&Budget::unlimited());
         for n in 0..MAX_ORDERS_PER_UPDATE {
             update.push(order(&n.to_string())).expect("within the limit");
         }

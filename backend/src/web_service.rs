@@ -40,7 +40,7 @@ impl OrderWebService {
 #[tonic::async_trait]
 impl OrderManagementWeb for OrderWebService {
     async fn update_orders_unary(&self, request: Request<pb::OrderList>) -> Result<Response<String>, Status> {
-        let mut update = UpdateBatch::default();
+        let mut update = UpdateBatch::new(self.processor.budget());
         for order in request.into_inner().orders {
             update.push(order.into())?;
         }

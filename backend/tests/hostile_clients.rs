@@ -9,7 +9,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::binary::{self, Server};
+use common::binary::{self, Running, megabyte_order, peak_mib};
 use common::grpc_web::{Encoding, request, send};
 use common::websocket::{Answer, WsCall, connect};
 use common::{spawn, spawn_with};
@@ -269,25 +269,6 @@ fn metric(text: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
-/// The most memory the process `pid` has held at once (VmHWM), in MiB.
-fn peak_mib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
-    let line = status.lines().find(|line| line.starts_with("VmHWM:")).expect("VmHWM");
-    let kib: u64 = line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM in kB");
-    kib / 1024
-}
-
-/// An order of about a megabyte: the most items, each the longest allowed.
-fn megabyte_order(id: String) -> Order {
-    Order {
-        id,
-        items: vec!["m".repeat(1024); 1000],
-        description: "heavy".into(),
-        price: 1.0,
-        destination: "Anywhere".into(),
-    }
-}
-
 #[test]
 fn an_update_of_600_megabyte_orders_stops_at_its_byte_budget() {
     let server = Running(binary::start(&[], &[]));
@@ -372,14 +353,4 @@ fn a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory() {
         "a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory: the server peaked at {peak} MiB"
     );
     assert!(peak < 300, "the server held {peak} MiB at its peak");
-}
-
-/// The binary, killed when the test ends however it ends.
-struct Running(Server);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.child.kill();
-        let _ = self.0.child.wait();
-    }
 }

@@ -47,8 +47,10 @@ const CONNECTION_WINDOW: u32 = 1024 * 1024;
 /// reckoning of 256 bytes less the payload per frame.
 const DATA_FRAME_BUDGET: usize = (CONNECTION_WINDOW as usize / 5) * (256 - 5);
 const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
-/// What a stream may queue for sending beyond what the client's window takes.
-const MAX_SEND_BUFFER: usize = 400 * 1024;
+/// What a stream may queue for sending beyond what the socket has taken: a
+/// client that stops reading its socket leaves this much per stream in the
+/// server (h2's default, 400 KiB, would be 100 MiB for 256 streams).
+const MAX_SEND_BUFFER: usize = 64 * 1024;
 /// Streams this server resets for protocol errors before it closes the connection.
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 

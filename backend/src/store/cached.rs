@@ -125,8 +125,8 @@ impl<S: OrderStore> OrderStore for CachedStore<S> {
             .collect())
     }
 
-    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
-        self.inner.search(query)
+    fn search_pages(&self, query: &str) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
+        self.inner.search_pages(query)
     }
 
     async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {

@@ -67,17 +67,16 @@ impl OrderStore for MemoryStore {
         Ok(ids.iter().map(|id| orders.get(id).cloned()).collect())
     }
 
-    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
+    fn search_pages(&self, query: &str) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
         let orders = Arc::clone(&self.orders);
         let query = query.to_lowercase();
         stream::unfold(Some(Bound::Unbounded), move |from| {
             let chunk = from.map(|from| search_chunk(&orders, &query, from));
             async move {
                 let (found, next) = chunk?;
-                Some((stream::iter(found.into_iter().map(Ok)), next))
+                Some((Ok(found), next))
             }
         })
-        .flatten()
         .boxed()
     }
 

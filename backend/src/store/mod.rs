@@ -9,8 +9,9 @@ mod sql_search;
 mod sql_writer;
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 
+use crate::budget::Budget;
 use crate::error::OrderError;
 use crate::order::Order;
 
@@ -36,10 +37,46 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
     async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError>;
 
     /// Every order with an item containing `query` (ignoring case), in id
-    /// order, found as the stream is read rather than collected up front.
-    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>>;
+    /// order, found a page at a time as the stream is read rather than
+    /// collected up front. A page holds about a megabyte at most (or one
+    /// order, if that is heavier), and may be empty.
+    fn search_pages(&self, query: &str) -> BoxStream<'static, Result<Vec<Order>, OrderError>>;
+
+    /// [`OrderStore::search_pages`], one order at a time.
+    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
+        self.search_pages(query)
+            .flat_map(|page| match page {
+                Ok(orders) => futures::stream::iter(orders.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(error) => futures::stream::iter(vec![Err(error)]),
+            })
+            .boxed()
+    }
 
     /// Replaces every given order, or none: `NotFound` naming the first
     /// unknown id leaves the store as it was.
     async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError>;
+}
+
+/// [`OrderStore::search`], each page held in `budget` until its last order
+/// has been taken: a client that reads a search slowly, or never, keeps at
+/// most a page of it in the server, and every such page counts against the
+/// server's budget. Past the budget the search ends with `ServerFull`.
+pub fn search_within(
+    store: &dyn OrderStore,
+    query: &str,
+    budget: &Budget,
+) -> BoxStream<'static, Result<Order, OrderError>> {
+    let (mut pages, mut held) = (store.search_pages(query), budget.none());
+    async_stream::try_stream! {
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            held.grow(page.iter().map(Order::weight).sum())?;
+            for order in page {
+                let weight = order.weight();
+                yield order;
+                held.shrink(weight);
+            }
+        }
+    }
+    .boxed()
 }

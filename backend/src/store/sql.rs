@@ -111,7 +111,7 @@ impl OrderStore for SqlStore {
         Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 
-    fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
+    fn search_pages(&self, query: &str) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
         super::sql_search::search(self.clone(), query.to_lowercase())
     }
 

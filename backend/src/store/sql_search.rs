@@ -46,8 +46,8 @@ enum Filter {
     Containing(String),
 }
 
-/// The orders of `store` matching `query` (lowercased), in id order.
-pub(super) fn search(store: SqlStore, query: String) -> BoxStream<'static, Result<Order, OrderError>> {
+/// The orders of `store` matching `query` (lowercased), in id order, a page at a time.
+pub(super) fn search(store: SqlStore, query: String) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
     if query.is_empty() {
         return pages(store, Filter::All);
     }
@@ -58,7 +58,7 @@ pub(super) fn search(store: SqlStore, query: String) -> BoxStream<'static, Resul
 }
 
 /// SQLite: the matches at once if the index finds few, else [`pages`].
-async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Result<Order, OrderError>> {
+async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
     let phrase = trigrams(&query);
     let probe = sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM (SELECT rowid FROM orders_search WHERE orders_search MATCH $1 LIMIT $2)",
@@ -84,46 +84,38 @@ async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Resu
                 .then(move |chunk| {
                     let (store, query) = (store.clone(), query.clone());
                     async move {
-                        let orders: Vec<Result<Order, OrderError>> = match store.get_many(&chunk).await {
-                            Err(error) => vec![Err(error)],
-                            Ok(found) => {
-                                found.into_iter().flatten().filter(|order| order.matches(&query)).map(Ok).collect()
-                            }
-                        };
-                        stream::iter(orders)
+                        let found = store.get_many(&chunk).await?;
+                        Ok(found.into_iter().flatten().filter(|order| order.matches(&query)).collect())
                     }
                 })
-                .flatten()
                 .boxed()
         }
     }
 }
 
 /// Keyset pages in id order, the filter applied by the database.
-fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Order, OrderError>> {
+fn pages(store: SqlStore, filter: Filter) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {
     stream::unfold(Some((String::new(), FIRST_PAGE)), move |cursor| {
         let (store, filter) = (store.clone(), filter.clone());
         async move {
             let (after, limit) = cursor?;
             match page(&store, &filter, &after, limit).await {
-                Err(error) => Some((stream::iter(vec![Err(error)]), None)),
+                Err(error) => Some((Err(error), None)),
                 Ok((orders, last)) => {
                     let bytes: usize = orders.iter().map(Order::weight).sum();
                     let next = last.map(|last| (last, next_limit(limit, bytes)));
-                    let found: Vec<_> = orders
+                    let found = orders
                         .into_iter()
                         .filter(|order| match &filter {
                             Filter::All => true,
                             Filter::Containing(query) => order.matches(query),
                         })
-                        .map(Ok)
                         .collect();
-                    Some((stream::iter(found), next))
+                    Some((Ok(found), next))
                 }
             }
         }
     })
-    .flatten()
     .boxed()
 }
 

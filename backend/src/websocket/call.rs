@@ -3,8 +3,7 @@
 //! as the client's window allows, flow control both ways.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -24,7 +23,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Status};
 use tower::ServiceExt;
 
+use crate::budget::{Budget, Held};
 use crate::calls::Protocol;
+use crate::error::OrderError;
 
 /// How long a client may take to send its call's metadata.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,11 +61,17 @@ enum Ending {
 }
 
 /// Serves one call to its end.
-pub(super) async fn serve(socket: WebSocket, calls: Router, path: String, peer: Option<ConnectInfo<SocketAddr>>) {
+pub(super) async fn serve(
+    socket: WebSocket,
+    calls: Router,
+    path: String,
+    peer: Option<ConnectInfo<SocketAddr>>,
+    budget: Budget,
+) {
     let (sink, mut incoming) = socket.split();
     let (out, queued) = mpsc::channel(WRITE_QUEUE);
     let writer = tokio::spawn(write_out(sink, queued));
-    let close = match run(&mut incoming, &out, calls, path, peer).await {
+    let close = match run(&mut incoming, &out, calls, path, peer, &budget).await {
         None => Some(NORMAL),
         Some(Ending::ProtocolError(status)) => {
             let _ = out.send(headers_message(&trailers_of(&status))).await;
@@ -104,6 +111,7 @@ async fn run(
     calls: Router,
     path: String,
     peer: Option<ConnectInfo<SocketAddr>>,
+    budget: &Budget,
 ) -> Option<Ending> {
     let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, next_frame(incoming)).await {
         Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
@@ -117,7 +125,8 @@ async fn run(
     // The client may send at most INITIAL_WINDOW messages the call has not
     // taken, so a queue that size never fills, and the socket is always read.
     let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
-    let unread = Arc::new(AtomicUsize::new(0));
+    // The messages the call has not taken yet, held in the server's budget.
+    let unread = Arc::new(Mutex::new(budget.none()));
     let request = http::Request::builder().method(http::Method::POST).uri(path.as_str());
     let Ok(mut request) = request.body(request_body(taken, out.clone(), Arc::clone(&unread))) else {
         return Some(Ending::ProtocolError(Status::unimplemented(format!(
@@ -144,12 +153,12 @@ async fn run(
 fn request_body(
     taken: mpsc::Receiver<Result<Bytes, BoxError>>,
     out: mpsc::Sender<Message>,
-    unread: Arc<AtomicUsize>,
+    unread: Arc<Mutex<Held>>,
 ) -> axum::body::Body {
     let mut count = 0_u32;
     let frames = ReceiverStream::new(taken).then(move |message| {
         if let Ok(message) = &message {
-            unread.fetch_sub(message.len(), Ordering::Relaxed);
+            lock(&unread).shrink(message.len());
         }
         count = count.wrapping_add(1);
         let grant = count.is_multiple_of(GRANT).then(|| out.clone());
@@ -170,7 +179,7 @@ async fn read_requests(
     incoming: &mut SplitStream<WebSocket>,
     requests: Requests,
     window: &Semaphore,
-    unread: &AtomicUsize,
+    unread: &Mutex<Held>,
 ) -> Ending {
     let mut requests = Some(requests);
     let ending = loop {
@@ -181,26 +190,26 @@ async fn read_requests(
         };
         match frame {
             Frame::Message(message) => {
-                let held = unread.load(Ordering::Relaxed);
-                if held > 0 && held + message.len() > READ_AHEAD_BYTES {
+                let len = message.len();
+                let held = lock(unread).bytes();
+                if held > 0 && held + len > READ_AHEAD_BYTES {
                     break Ending::ProtocolError(Status::resource_exhausted(format!(
-                        "grpc-ws: the call holds {held} bytes of messages it has not read yet, and {} more would pass \
+                        "grpc-ws: the call holds {held} bytes of messages it has not read yet, and {len} more would pass \
                          its {} MiB: wait for its window updates",
-                        message.len(),
                         READ_AHEAD_BYTES >> 20
                     )));
                 }
-                let len = message.len();
+                if let Err(spent) = lock(unread).grow(len) {
+                    break Ending::ProtocolError(OrderError::from(spent).into());
+                }
                 match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
                     None => break protocol_error("a message after end of stream"),
                     Some(Err(TrySendError::Full(_))) => {
                         break protocol_error("the client sent more messages than granted");
                     }
-                    Some(Ok(())) => {
-                        unread.fetch_add(len, Ordering::Relaxed);
-                    }
+                    Some(Ok(())) => {}
                     // The call no longer reads requests (it answered early): read on.
-                    Some(Err(TrySendError::Closed(_))) => {}
+                    Some(Err(TrySendError::Closed(_))) => lock(unread).shrink(len),
                 }
             }
             Frame::EndOfStream if requests.is_some() => requests = None,
@@ -222,6 +231,11 @@ async fn read_requests(
         let _ = requests.try_send(Err("the client closed the WebSocket".into()));
     }
     ending
+}
+
+fn lock(unread: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+    // A holder's count stays consistent even if a panic poisoned the lock.
+    unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn protocol_error(problem: &str) -> Ending {

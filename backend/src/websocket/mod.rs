@@ -15,6 +15,7 @@ use grpc_ws::SUBPROTOCOL;
 use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
 use tokio_util::task::TaskTracker;
 
+use crate::budget::Budget;
 use crate::origin::OriginPolicy;
 
 /// Room in a socket's write buffer beyond its largest message: for the
@@ -31,11 +32,19 @@ pub struct Endpoint {
     origins: OriginPolicy,
     max_message_bytes: usize,
     open: TaskTracker,
+    budget: Budget,
 }
 
 impl Endpoint {
-    pub fn new(calls: Router, origins: OriginPolicy, max_message_bytes: usize, open: TaskTracker) -> Self {
-        Self { calls, origins, max_message_bytes, open }
+    /// Calls over WebSocket to `calls`; their unread messages are held in `budget`.
+    pub fn new(
+        calls: Router,
+        origins: OriginPolicy,
+        max_message_bytes: usize,
+        open: TaskTracker,
+        budget: Budget,
+    ) -> Self {
+        Self { calls, origins, max_message_bytes, open, budget }
     }
 }
 
@@ -68,7 +77,7 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     // never reads the pongs fills it, and its socket closes.
     let socket = socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK));
     socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
-        call::serve(socket, endpoint.calls, path, peer).await;
+        call::serve(socket, endpoint.calls, path, peer, endpoint.budget).await;
         drop(open);
     })
 }

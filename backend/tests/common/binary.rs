@@ -72,3 +72,41 @@ pub fn terminate(child: &mut Child) -> std::process::ExitStatus {
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     child.wait().expect("wait")
 }
+
+/// The binary, killed when the test ends however it ends.
+pub struct Running(pub Server);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.child.kill();
+        let _ = self.0.child.wait();
+    }
+}
+
+fn proc_status_mib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc status");
+    let line = status.lines().find(|line| line.starts_with(field)).unwrap_or_else(|| panic!("no {field}"));
+    let kib: u64 = line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("a size in kB");
+    kib / 1024
+}
+
+/// The most memory the process `pid` has held at once (VmHWM), in MiB.
+pub fn peak_mib(pid: u32) -> u64 {
+    proc_status_mib(pid, "VmHWM:")
+}
+
+/// The memory the process `pid` holds now (VmRSS), in MiB.
+pub fn resident_mib(pid: u32) -> u64 {
+    proc_status_mib(pid, "VmRSS:")
+}
+
+/// An order of about a megabyte: the most items, each the longest allowed.
+pub fn megabyte_order(id: String) -> ordermgt_proto::Order {
+    ordermgt_proto::Order {
+        id,
+        items: vec!["m".repeat(1024); 1000],
+        description: "heavy".into(),
+        price: 1.0,
+        destination: "Anywhere".into(),
+    }
+}

@@ -1,0 +1,181 @@
+//! The bytes of client data the server holds at once, bounded as a whole.
+//!
+//! Each call has byte limits of its own (an update's 64 MiB, a WebSocket
+//! call's read-ahead), but a client may open many calls on many connections.
+//! The budget bounds their sum: the orders an update gathers, the orders
+//! looked up for processing and not yet shipped, the search pages not yet
+//! sent, the WebSocket messages not yet read. A call that would take the
+//! server past it fails with RESOURCE_EXHAUSTED naming `--max-held-bytes`;
+//! the calls already holding bytes go on, and each gives its bytes back when
+//! its [`Held`] is dropped, however the call ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::metrics::Metrics;
+
+/// The server-wide budget; clones share it.
+#[derive(Debug, Clone)]
+pub struct Budget(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    limit: usize,
+    held: AtomicUsize,
+    metrics: Metrics,
+}
+
+/// The budget would be spent: the call asking for more must give up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the server already holds {limit_mib} MiB of client data, as much as it may (--max-held-bytes): try again later"
+)]
+pub struct Spent {
+    pub limit_mib: usize,
+}
+
+impl Budget {
+    /// A budget of `limit` bytes, reported in `metrics`.
+    pub fn new(limit: usize, metrics: Metrics) -> Self {
+        Self(Arc::new(Inner { limit, held: AtomicUsize::new(0), metrics }))
+    }
+
+    /// A budget that is never spent (for tests and library users who bound memory otherwise).
+    pub fn unlimited() -> Self {
+        Self::new(usize::MAX, Metrics::default())
+    }
+
+    /// Holds nothing yet; grows with [`Held::grow`].
+    pub fn none(&self) -> Held {
+        Held { budget: self.clone(), bytes: 0 }
+    }
+
+    /// Takes `bytes`, or refuses if they would take the server past its limit.
+    pub fn take(&self, bytes: usize) -> Result<Held, Spent> {
+        let mut held = self.none();
+        held.grow(bytes)?;
+        Ok(held)
+    }
+
+    /// The bytes held now, by every call together.
+    pub fn held(&self) -> usize {
+        self.0.held.load(Ordering::Acquire)
+    }
+
+    fn reserve(&self, bytes: usize) -> Result<(), Spent> {
+        let Inner { limit, held, metrics } = &*self.0;
+        let within = |now: usize| now.checked_add(bytes).filter(|after| after <= limit);
+        match held.fetch_update(Ordering::AcqRel, Ordering::Acquire, within) {
+            Ok(_) => {
+                metrics.held_bytes_changed(bytes, 0);
+                Ok(())
+            }
+            Err(_) => {
+                metrics.held_bytes_refused();
+                Err(Spent { limit_mib: limit >> 20 })
+            }
+        }
+    }
+
+    fn release(&self, bytes: usize) {
+        self.0.held.fetch_sub(bytes, Ordering::AcqRel);
+        self.0.metrics.held_bytes_changed(0, bytes);
+    }
+}
+
+/// Bytes taken from a [`Budget`], given back when dropped.
+#[derive(Debug)]
+pub struct Held {
+    budget: Budget,
+    bytes: usize,
+}
+
+impl Held {
+    /// Takes `more` bytes, or refuses (holding what it held) past the limit.
+    pub fn grow(&mut self, more: usize) -> Result<(), Spent> {
+        if more > 0 {
+            self.budget.reserve(more)?;
+            self.bytes += more;
+        }
+        Ok(())
+    }
+
+    /// Gives back up to `fewer` bytes: what it holds no longer needs them.
+    pub fn shrink(&mut self, fewer: usize) {
+        let fewer = fewer.min(self.bytes);
+        if fewer > 0 {
+            self.budget.release(fewer);
+            self.bytes -= fewer;
+        }
+    }
+
+    /// Hands up to `bytes` of what this holds to a new holder, which gives
+    /// them back when it is dropped: what they stand for has moved on.
+    pub fn split(&mut self, bytes: usize) -> Held {
+        let bytes = bytes.min(self.bytes);
+        self.bytes -= bytes;
+        Held { budget: self.budget.clone(), bytes }
+    }
+
+    /// The bytes this holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.shrink(self.bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_are_refused_past_the_limit_and_come_back_when_dropped() {
+        let budget = Budget::new(3 << 20, Metrics::default());
+        let first = budget.take(2 << 20).expect("within the limit");
+        assert_eq!(budget.take((1 << 20) + 1).map(|_| ()), Err(Spent { limit_mib: 3 }));
+        let second = budget.take(1 << 20).expect("exactly the limit");
+        assert_eq!(budget.held(), 3 << 20);
+        drop(first);
+        drop(second);
+        assert_eq!(budget.held(), 0);
+    }
+
+    #[test]
+    fn a_refused_growth_keeps_what_was_held_and_shrinking_gives_back_part() {
+        let budget = Budget::new(10, Metrics::default());
+        let mut held = budget.take(4).expect("within");
+        assert!(held.grow(7).is_err());
+        assert_eq!((held.bytes(), budget.held()), (4, 4));
+        held.grow(6).expect("exactly the limit");
+        held.shrink(7);
+        assert_eq!((held.bytes(), budget.held()), (3, 3));
+        let moved = held.split(2);
+        assert_eq!((held.bytes(), moved.bytes(), budget.held()), (1, 2, 3));
+        drop(moved);
+        held.shrink(100);
+        assert_eq!((held.bytes(), budget.held()), (0, 0));
+    }
+
+    #[test]
+    fn the_message_names_the_flag_and_the_limit() {
+        let spent = Budget::new(256 << 20, Metrics::default()).take(257 << 20).map(|_| ()).unwrap_err();
+        assert!(spent.to_string().contains("256 MiB"), "{spent}");
+        assert!(spent.to_string().contains("--max-held-bytes"), "{spent}");
+    }
+
+    #[test]
+    fn the_metrics_show_what_is_held_and_how_often_it_was_refused() {
+        let metrics = Metrics::default();
+        let budget = Budget::new(100, metrics.clone());
+        let _held = budget.take(60).expect("within");
+        assert!(budget.take(50).is_err());
+        let text = metrics.encode();
+        assert!(text.contains("ordermgt_held_bytes 60"), "{text}");
+        assert!(text.contains("ordermgt_held_bytes_refused_total 1"), "{text}");
+    }
+}
