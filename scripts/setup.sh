@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and the machine lacks; skips what is there.
-#   scripts/setup.sh          the page's build tools: wasm target, trunk, the matching wasm-bindgen-cli
+#   scripts/setup.sh          the build tools: make and cc (for jemalloc), the wasm target, trunk, the matching wasm-bindgen-cli
 #   scripts/setup.sh --test   also the test tools: rustfmt, clippy, Chromium + ChromeDriver, Firefox ESR, geckodriver
 # Everything comes from the package registries (crates.io, Debian); nothing is downloaded from elsewhere.
 set -euo pipefail
@@ -16,6 +16,15 @@ say() { printf '==> setup: %s\n' "$*"; }
 has_version() { # command, expected version: true if `command --version` mentions it
     command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF "$2"
 }
+
+sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# The server's allocator, jemalloc, is built from source: it needs make besides the C compiler Rust links with.
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+    say "installing make and a C compiler (build-essential) from Debian"
+    sudo_if_needed apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq build-essential >/dev/null
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
@@ -42,7 +51,6 @@ if [[ "${1:-}" == "--test" ]]; then
     command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
     if ((${#missing[@]})); then
         say "installing ${missing[*]} from Debian"
-        sudo_if_needed() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
         sudo_if_needed apt-get update -qq
         DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
