@@ -36,6 +36,11 @@ pub struct SqlStore {
     writer: Option<super::sql_writer::Writer>,
     /// For a SQLite file: the lock that keeps every other server out while this one runs.
     exclusive: Option<Arc<std::fs::File>>,
+    /// Reads that may take a while (search pages, lookups of several orders)
+    /// share all but one of the pool's connections: a single order's read or
+    /// a write always finds one, however many searches and processing streams
+    /// a client keeps busy.
+    bulk: Arc<tokio::sync::Semaphore>,
 }
 
 impl SqlStore {
@@ -43,7 +48,14 @@ impl SqlStore {
     /// it for this process alone, if it is.
     pub fn new(pool: AnyPool, dialect: Dialect, lock: Option<std::fs::File>) -> Self {
         let writer = (dialect == Dialect::Sqlite).then(|| super::sql_writer::Writer::spawn(pool.clone()));
-        Self { pool, dialect, writer, exclusive: lock.map(Arc::new) }
+        let bulk = usize::try_from(pool.options().get_max_connections()).unwrap_or(1).saturating_sub(1).max(1);
+        let bulk = Arc::new(tokio::sync::Semaphore::new(bulk));
+        Self { pool, dialect, writer, exclusive: lock.map(Arc::new), bulk }
+    }
+
+    /// Waits for a turn at a long read (see `bulk`); hold it while querying.
+    pub(super) async fn bulk_read(&self) -> Result<tokio::sync::SemaphorePermit<'_>, OrderError> {
+        self.bulk.acquire().await.map_err(|_| OrderError::Unavailable("the store is closing".into()))
     }
 
     /// Whether no one but this process writes the database, so that what it
@@ -93,6 +105,7 @@ impl OrderStore for SqlStore {
 
     async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
         let mut found = std::collections::HashMap::with_capacity(ids.len());
+        let _turn = self.bulk_read().await?;
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
             let query = format!("SELECT {COLUMNS} FROM orders WHERE id IN ({})", placeholders.join(", "));

@@ -135,6 +135,7 @@ async fn page(
     after: &str,
     limit: i64,
 ) -> Result<(Vec<Order>, Option<String>), OrderError> {
+    let _turn = store.bulk_read().await?;
     let rows = match filter {
         Filter::All => {
             let sql = format!("SELECT {COLUMNS} FROM orders WHERE id > $1 ORDER BY id LIMIT $2");
