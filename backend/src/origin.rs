@@ -9,10 +9,10 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, CONTENT_TYPE, ORIGIN};
+use http::header::ORIGIN;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
 
 /// An origin named by `--cors-origin`: `scheme://host[:port]`, or `*` for any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,18 +90,14 @@ impl OriginPolicy {
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, request| policy.allows(origin, request)))
             .allow_methods([Method::POST])
-            .allow_headers([
-                CONTENT_TYPE,
-                AUTHORIZATION,
-                HeaderName::from_static("x-grpc-web"),
-                HeaderName::from_static("x-user-agent"),
-                HeaderName::from_static("grpc-timeout"),
-            ])
-            .expose_headers([
-                HeaderName::from_static("grpc-status"),
-                HeaderName::from_static("grpc-message"),
-                HeaderName::from_static("grpc-status-details-bin"),
-            ])
+            // Any request header the page asks to send: gRPC metadata is free-form
+            // (`x-request-id`, `traceparent`...). Nothing is trusted for being
+            // allowed here: the write token in `authorization` is still checked by
+            // the call, and browsers never let a page set cookies or hop-by-hop headers.
+            .allow_headers(AllowHeaders::mirror_request())
+            // Every response header, the call's own metadata included, as well as
+            // grpc-status and grpc-message (no credentials are ever allowed, so `*` holds).
+            .expose_headers(ExposeHeaders::any())
             .max_age(Duration::from_secs(24 * 60 * 60))
     }
 }

@@ -97,7 +97,32 @@ async fn a_preflight_from_a_listed_origin_is_allowed_with_the_grpc_web_headers()
     assert_eq!(response.grpc_status.as_deref(), Some("0"));
     assert_eq!(allow_origin(&response), Some("http://localhost:8080"));
     let exposed = response.headers.get("access-control-expose-headers").expect("exposed").to_str().expect("ascii");
-    assert!(exposed.contains("grpc-status") && exposed.contains("grpc-message"), "{exposed}");
+    assert_eq!(exposed, "*", "grpc-status, grpc-message and the call's own metadata");
+}
+
+#[tokio::test]
+async fn a_page_on_a_listed_origin_may_send_metadata_of_its_own() {
+    let server = server_allowing("http://localhost:8080").await;
+    let mut asks = preflight(&server, "http://localhost:8080");
+    asks.headers_mut().insert(
+        "access-control-request-headers",
+        "content-type,x-grpc-web,x-request-id,traceparent".parse().expect("header"),
+    );
+    let response = send(asks, false).await;
+    assert_eq!(response.http_status, StatusCode::OK);
+    let allowed =
+        response.headers.get("access-control-allow-headers").expect("allowed headers").to_str().expect("ascii");
+    for header in ["x-request-id", "traceparent", "content-type", "x-grpc-web"] {
+        assert!(allowed.contains(header), "{header} not in {allowed}");
+    }
+
+    let mut call = request(&format!("{}{GET_ORDER}", server.url()), Encoding::Binary, &"102".to_string());
+    call.headers_mut().insert("origin", "http://localhost:8080".parse().expect("header"));
+    call.headers_mut().insert("x-request-id", "req-7".parse().expect("header"));
+    call.headers_mut()
+        .insert("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().expect("header"));
+    let response = send(call, false).await;
+    assert_eq!(response.grpc_status.as_deref(), Some("0"), "the call with metadata is answered");
 }
 
 #[tokio::test]
