@@ -237,9 +237,8 @@ fn silent_connections_past_the_cap_make_room_and_the_server_keeps_its_descriptor
         let held = descriptors(pid);
         eprintln!("descriptors: {baseline} before, {held} after 300 silent sockets");
         assert!(held <= baseline + 50 + 10, "{held} descriptors held (baseline {baseline}, cap 50)");
-        let metrics = reqwest_like_metrics(addr).await;
-        let shed = metric(&metrics, "ordermgt_connections_shed_total");
-        assert!(shed >= 250.0, "{shed} connections shed\n{metrics}");
+        let shed = common::metric(addr, "ordermgt_connections_shed_total").await;
+        assert!(shed >= 250.0, "{shed} connections shed");
         drop(silent);
     });
 }
@@ -252,21 +251,6 @@ async fn a_connection_that_never_speaks_is_closed_within_seconds() {
     let mut byte = [0u8; 1];
     let read = tokio::time::timeout(Duration::from_secs(30), silent.read(&mut byte)).await;
     assert!(matches!(read, Ok(Ok(0) | Err(_))), "still open after 30 s: {read:?}");
-}
-
-async fn reqwest_like_metrics(addr: SocketAddr) -> String {
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    let head = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(head.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    tcp.read_to_end(&mut response).await.expect("read");
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-fn metric(text: &str, name: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
 #[test]

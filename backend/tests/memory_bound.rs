@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::binary::{self, Running, megabyte_order, peak_mib, resident_mib};
+use common::metric;
 use common::websocket::{WsCall, connect};
 use futures::{SinkExt, StreamExt};
 use grpc_ws::Frame;
@@ -55,6 +56,22 @@ impl Heavy {
 
     fn addr(&self) -> SocketAddr {
         self.url.trim_start_matches("http://").parse().expect("address")
+    }
+
+    /// While the abusers hold what they can: another client is served. Then
+    /// they leave, every byte they held is given back to the budget, and the
+    /// resident memory comes back within twice its idle figure in 10 s.
+    /// Returns the peak, in MiB, that the abuse took the server to.
+    async fn serves_another_then_recovers(&self, abusers: Abusers, case: &str) -> u64 {
+        let mut other = client(&self.url).await;
+        other.get_order("102".to_string()).await.expect("another client is still served");
+        let peak = peak_mib(self.pid);
+        abusers.leave();
+        let settled = self.settled_mib().await;
+        eprintln!("{case}: idle {} MiB, peak {peak} MiB, after leaving {settled} MiB (within 10 s)", self.idle_mib);
+        assert_eq!(metric(self.addr(), "ordermgt_held_bytes").await, 0.0, "every held byte was given back");
+        assert!(settled <= 2 * self.idle_mib, "{settled} MiB 10 s after the clients left; idle was {}", self.idle_mib);
+        peak
     }
 
     /// Waits up to 10 s for the resident memory to come back within twice
@@ -133,20 +150,6 @@ impl Abusers {
     }
 }
 
-/// What `/metrics` says `name` is.
-async fn metric(addr: SocketAddr, name: &str) -> f64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut tcp = TcpStream::connect(addr).await.expect("connect");
-    let head = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    tcp.write_all(head.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    tcp.read_to_end(&mut response).await.expect("read");
-    let text = String::from_utf8_lossy(&response);
-    text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_on_one_connection_cannot_take_the_server_past_half_a_gigabyte() {
     let heavy = Heavy::start("one-connection").await;
@@ -171,17 +174,7 @@ async fn one_client_on_one_connection_cannot_take_the_server_past_half_a_gigabyt
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut other = client(&heavy.url).await;
-    other.get_order("102".to_string()).await.expect("another client is still served");
-    let peak = peak_mib(heavy.pid);
-    abusers.leave();
-    let settled = heavy.settled_mib().await;
-    eprintln!(
-        "one_client_on_one_connection: idle {} MiB, peak {peak} MiB, after leaving {settled} MiB (within 10 s)",
-        heavy.idle_mib
-    );
-    assert_eq!(metric(heavy.addr(), "ordermgt_held_bytes").await, 0.0, "every held byte was given back");
-    assert!(settled <= 2 * heavy.idle_mib, "{settled} MiB 10 s after the client left; idle was {}", heavy.idle_mib);
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_on_one_connection").await;
     assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
     assert!(peak < 512, "one client took the server to {peak} MiB");
 }
@@ -239,16 +232,6 @@ async fn every_abuse_at_once_from_several_clients_stays_under_a_gigabyte_and_mem
         update.await.expect("each update was refused");
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let mut other = client(&heavy.url).await;
-    other.get_order("102".to_string()).await.expect("another client is still served");
-    let peak = peak_mib(heavy.pid);
-    abusers.leave();
-    let settled = heavy.settled_mib().await;
-    eprintln!(
-        "every_abuse_at_once: idle {} MiB, peak {peak} MiB, after leaving {settled} MiB (within 10 s)",
-        heavy.idle_mib
-    );
-    assert_eq!(metric(addr, "ordermgt_held_bytes").await, 0.0, "every held byte was given back");
-    assert!(settled <= 2 * heavy.idle_mib, "{settled} MiB 10 s after the clients left; idle was {}", heavy.idle_mib);
+    let peak = heavy.serves_another_then_recovers(abusers, "every_abuse_at_once").await;
     assert!(peak < 1024, "the abuses took the server to {peak} MiB");
 }

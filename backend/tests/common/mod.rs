@@ -137,3 +137,17 @@ pub fn summary(shipment: &CombinedShipment) -> (String, Vec<String>) {
 pub fn shipped(destination: &str, ids: &[&str]) -> (String, Vec<String>) {
     (destination.to_string(), ids.iter().map(|id| id.to_string()).collect())
 }
+
+/// What the server at `addr` reports for the metric `name` at `GET /metrics`.
+pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(head.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    tcp.read_to_end(&mut response).await.expect("read");
+    let text = String::from_utf8_lossy(&response);
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
