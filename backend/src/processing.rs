@@ -138,17 +138,21 @@ where
         let mut ids = std::pin::pin!(ids);
         let mut failed = None;
         while let Some(ready) = next_ready(ids.as_mut(), &mut failed).await {
-            for lookup in ready.chunks(MAX_IDS_PER_LOOKUP) {
-                let (outcomes, mut shipping) = session.submit_held(lookup.to_vec()).await?;
+            let mut ready = ready.into_iter();
+            loop {
+                let lookup: Vec<String> = ready.by_ref().take(MAX_IDS_PER_LOOKUP).collect();
+                if lookup.is_empty() {
+                    break;
+                }
+                // The lookup's shipments stay in the budget until the last is taken.
+                let (outcomes, _shipping) = session.submit_held(lookup).await?;
                 for outcome in outcomes {
                     match outcome {
                         Outcome::Pending => {}
                         Outcome::Rejected(rejection) => yield Event::Rejected(rejection),
                         Outcome::Shipped(shipments) => {
                             for shipment in shipments {
-                                let weight = shipment.weight();
                                 yield Event::Shipment(shipment);
-                                shipping.shrink(weight);
                             }
                         }
                     }
@@ -359,7 +363,7 @@ impl Session {
     }
 
     /// [`Session::submit_all`], and the budget its shipments hold, to be given
-    /// back as they are taken.
+    /// back once they are taken.
     async fn submit_held(&mut self, ids: Vec<String>) -> Result<(Vec<Outcome>, Held), OrderError> {
         // Why each id cannot name an order, if it cannot: judged once, before the lookup.
         let refusals: Vec<Option<String>> = ids

@@ -45,9 +45,11 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
     /// [`OrderStore::search_pages`], one order at a time.
     fn search(&self, query: &str) -> BoxStream<'static, Result<Order, OrderError>> {
         self.search_pages(query)
-            .flat_map(|page| match page {
-                Ok(orders) => futures::stream::iter(orders.into_iter().map(Ok).collect::<Vec<_>>()),
-                Err(error) => futures::stream::iter(vec![Err(error)]),
+            .flat_map(|page| {
+                futures::stream::iter(match page {
+                    Ok(orders) => orders.into_iter().map(Ok).collect(),
+                    Err(error) => vec![Err(error)],
+                })
             })
             .boxed()
     }
@@ -66,15 +68,13 @@ pub fn search_within(
     query: &str,
     budget: &Budget,
 ) -> BoxStream<'static, Result<Order, OrderError>> {
-    let (mut pages, mut held) = (store.search_pages(query), budget.none());
+    let (mut pages, budget) = (store.search_pages(query), budget.clone());
     async_stream::try_stream! {
         while let Some(page) = pages.next().await {
             let page = page?;
-            held.grow(page.iter().map(Order::weight).sum())?;
+            let _held = budget.take(page.iter().map(Order::weight).sum())?;
             for order in page {
-                let weight = order.weight();
                 yield order;
-                held.shrink(weight);
             }
         }
     }

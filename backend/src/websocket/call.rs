@@ -191,17 +191,19 @@ async fn read_requests(
         match frame {
             Frame::Message(message) => {
                 let len = message.len();
-                let held = lock(unread).bytes();
-                if held > 0 && held + len > READ_AHEAD_BYTES {
+                let mut held = lock(unread);
+                let bytes = held.bytes();
+                if bytes > 0 && bytes + len > READ_AHEAD_BYTES {
                     break Ending::ProtocolError(Status::resource_exhausted(format!(
-                        "grpc-ws: the call holds {held} bytes of messages it has not read yet, and {len} more would pass \
-                         its {} MiB: wait for its window updates",
+                        "grpc-ws: the call holds {bytes} bytes of messages it has not read yet, and {len} more would \
+                         pass its {} MiB: wait for its window updates",
                         READ_AHEAD_BYTES >> 20
                     )));
                 }
-                if let Err(spent) = lock(unread).grow(len) {
+                if let Err(spent) = held.grow(len) {
                     break Ending::ProtocolError(OrderError::from(spent).into());
                 }
+                drop(held);
                 match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
                     None => break protocol_error("a message after end of stream"),
                     Some(Err(TrySendError::Full(_))) => {
