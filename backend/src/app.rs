@@ -199,6 +199,11 @@ impl App {
         &self.metrics
     }
 
+    /// The bytes of client data the server may hold at once (`--max-held-bytes`).
+    pub fn budget(&self) -> &Budget {
+        self.processor.budget()
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }

@@ -16,6 +16,7 @@ pub const DEFAULT_PORT: u16 = 50051;
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 256;
 const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+const DEFAULT_MAX_CALLS: u32 = 4_096;
 const DEFAULT_MAX_HELD_BYTES: usize = 192 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_IDS: u32 = 256;
 const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::sessions::MAX_QUEUED_IDS);
@@ -117,6 +118,12 @@ pub struct Limits {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
+    /// Calls served at once over HTTP/2, every connection together (each connection still at most
+    /// --max-concurrent-streams); more are answered RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "ORDERMGT_MAX_CALLS", value_name = "N", default_value_t = DEFAULT_MAX_CALLS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_calls: u32,
+
     /// Bytes of client data the server holds at once, all calls together: updates being gathered,
     /// orders looked up for processing, search pages, unread WebSocket messages. A call that would
     /// pass it fails with RESOURCE_EXHAUSTED; the others go on.
@@ -134,6 +141,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_calls: DEFAULT_MAX_CALLS,
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
         }
     }

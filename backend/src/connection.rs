@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::app::Front;
+use crate::budget::Budget;
 use crate::calls::PeerName;
 use crate::http2;
 use crate::metrics::Metrics;
@@ -52,6 +53,10 @@ pub(crate) struct Connection {
     pub(crate) tls: Option<Tls>,
     pub(crate) idle_timeout: Duration,
     pub(crate) metrics: Metrics,
+    /// What HTTP/2 request bodies received and not yet read are held in.
+    pub(crate) budget: Budget,
+    /// The HTTP/2 calls open now, on every connection (`--max-calls`).
+    pub(crate) open_calls: http2::OpenCalls,
     /// Turns true when the server begins to shut down.
     pub(crate) closing: watch::Receiver<bool>,
 }

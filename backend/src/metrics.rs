@@ -80,6 +80,7 @@ struct Inner {
     stream_resets: Family<StreamResetLabels, Counter>,
     connections_shed: Counter,
     connections_refused: Counter,
+    calls_refused: Counter,
     held_bytes: PromGauge,
     held_bytes_refused: Counter,
     /// Each method's series, found once: index [`Method::index`], and last for unknown paths.
@@ -159,6 +160,12 @@ impl Default for Metrics {
             "Connections closed as they were accepted: --max-connections reached with none idle",
             Counter::clone(&connections_refused),
         );
+        let calls_refused = Counter::default();
+        registry.register(
+            "ordermgt_calls_refused",
+            "Calls answered RESOURCE_EXHAUSTED as they arrived: --max-calls were open",
+            Counter::clone(&calls_refused),
+        );
         let (held_bytes, held_bytes_refused) = (PromGauge::default(), Counter::default());
         registry.register(
             "ordermgt_held_bytes",
@@ -183,6 +190,7 @@ impl Default for Metrics {
             stream_resets,
             connections_shed,
             connections_refused,
+            calls_refused,
             held_bytes,
             held_bytes_refused,
             per_method: (0..=crate::methods::count()).map(|_| MethodSeries::default()).collect(),
@@ -251,6 +259,11 @@ impl Metrics {
     /// A new connection was closed at once: at the cap, with none idle.
     pub fn connection_refused(&self) {
         self.0.connections_refused.inc();
+    }
+
+    /// A call was answered RESOURCE_EXHAUSTED at once: `--max-calls` were open.
+    pub fn call_refused(&self) {
+        self.0.calls_refused.inc();
     }
 
     /// The bytes held for clients (see [`crate::budget`]) grew by `taken` and shrank by `given_back`.

@@ -32,6 +32,11 @@ const MAX_ID_BYTES_PER_READ: usize = 64 * 1024;
 /// is a query's orders and its batch, however large orders are (a megabyte at
 /// most each), and all of it is held in the server's [`Budget`].
 const MAX_IDS_PER_LOOKUP: usize = 16;
+/// What an id read costs beyond its bytes (its `String`).
+const ID_OVERHEAD: usize = std::mem::size_of::<String>();
+/// What a stream's ids read at once may take outside the server's budget:
+/// a stream whose client sends a few ids at a time never touches it.
+const READ_ALLOWANCE: usize = 4 * 1024;
 
 /// How many accepted orders make a batch: between 1 and [`MAX_BATCH_SIZE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +143,10 @@ where
         let mut ids = std::pin::pin!(ids);
         let mut failed = None;
         while let Some(ready) = next_ready(ids.as_mut(), &mut failed).await {
+            // Read and not yet looked up: held in the budget, as the orders
+            // are (beyond a few KiB, which every stream may hold).
+            let reading: usize = ready.iter().map(|id| id.len() + ID_OVERHEAD).sum();
+            let _reading = session.processor.budget.take(reading.saturating_sub(READ_ALLOWANCE)).map_err(OrderError::from)?;
             let mut ready = ready.into_iter();
             loop {
                 let lookup: Vec<String> = ready.by_ref().take(MAX_IDS_PER_LOOKUP).collect();

@@ -44,6 +44,8 @@ pub async fn serve(
         tls: app.tls().cloned(),
         idle_timeout: limits.idle_timeout,
         metrics: app.metrics().clone(),
+        budget: app.budget().clone(),
+        open_calls: http2::OpenCalls::new(limits.max_calls as usize),
         closing,
     });
 

@@ -321,11 +321,17 @@ fn a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory() {
         use futures::SinkExt;
         let mut socket = connect(addr, PROCESS_ORDERS, &[]).await.expect("upgrade");
         let ping = tokio_tungstenite::tungstenite::Message::Ping(vec![0u8; 125].into());
-        for sent in 1..=4_000_000 {
-            if socket.feed(ping.clone()).await.is_err() || (sent % 1_000 == 0 && socket.flush().await.is_err()) {
-                break;
+        // The server closes the socket once its pongs fill its write buffer,
+        // or stops reading it while they cannot be written (the flood then
+        // waits on the socket): either ends the flood.
+        let flood = async {
+            for sent in 1..=4_000_000 {
+                if socket.feed(ping.clone()).await.is_err() || (sent % 1_000 == 0 && socket.flush().await.is_err()) {
+                    break;
+                }
             }
-        }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(30), flood).await;
         let channel = tonic::transport::Channel::from_shared(server.0.url.clone()).expect("url");
         let mut client = ordermgt_proto::order_management_client::OrderManagementClient::new(
             channel.connect().await.expect("connect"),
@@ -337,4 +343,72 @@ fn a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory() {
         "a_ping_flood_from_a_client_that_never_reads_costs_the_server_no_memory: the server peaked at {peak} MiB"
     );
     assert!(peak < 300, "the server held {peak} MiB at its peak");
+}
+
+/// Calls past --max-calls, whichever connections they come on, are answered
+/// at once with RESOURCE_EXHAUSTED naming the flag; once one ends, the next
+/// is served.
+#[tokio::test]
+async fn calls_past_the_server_wide_cap_are_refused_until_one_ends() {
+    let mut config = backend::config::Config::default();
+    config.limits.max_calls = 4;
+    let server = spawn_with(config).await;
+    let mut streams = Vec::new();
+    for _ in 0..4 {
+        // A connection each: the cap is the server's, not one connection's.
+        let mut client = server.client().await;
+        let (ids, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let replies = client
+            .process_orders(tokio_stream::wrappers::UnboundedReceiverStream::new(rx))
+            .await
+            .expect("an open call within the cap");
+        streams.push((ids, replies));
+    }
+    server.wait_for_open_streams(4).await;
+    let refused = server.client().await.get_order("102".to_string()).await.expect_err("a fifth call");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("--max-calls"), "{}", refused.message());
+    assert!(refused.message().contains("4 calls"), "{}", refused.message());
+    drop(streams.pop());
+    let mut client = server.client().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get_order("102".to_string()).await {
+            Ok(order) => break assert_eq!(order.into_inner().id, "102"),
+            Err(status) if status.code() == Code::ResourceExhausted && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("not served once a call ended: {status:?}"),
+        }
+    }
+}
+
+/// A processing stream whose client sends ids and reads none: its unread ids
+/// and queued replies count against the server's budget (here 256 KiB), and
+/// past it the stream fails with RESOURCE_EXHAUSTED, while a call on the
+/// same connection is still answered.
+#[tokio::test]
+async fn unread_request_data_and_unread_replies_count_against_the_budget() {
+    let mut config = backend::config::Config::default();
+    config.limits.max_held_bytes = 256 * 1024;
+    let server = spawn_with(config).await;
+    let mut client = server.client().await;
+    let ids = futures::stream::iter((0..40_000).map(|n| format!("{n:0>120}")));
+    let mut replies = client.process_orders(ids).await.expect("the call opens").into_inner();
+    // The ids pile up unread behind replies the client does not read.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while common::metric(server.addr, "ordermgt_held_bytes_refused_total").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the budget refused no one in 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let other = client.get_order("102".to_string()).await.expect("another call on the connection is answered");
+    assert_eq!(other.into_inner().id, "102");
+    let ended = loop {
+        match replies.message().await {
+            Ok(Some(_rejection)) => {}
+            Ok(None) => panic!("the stream ended without an error"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(ended.code(), Code::ResourceExhausted, "{ended:?}");
 }

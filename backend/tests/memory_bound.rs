@@ -126,6 +126,29 @@ async fn unread_search(mut client: OrderManagementClient<Channel>) {
     std::future::pending::<()>().await;
 }
 
+/// A connection of its own whose windows are one HTTP/2 default (64 KiB), so
+/// that the server's replies back up after a few hundred.
+async fn narrow_client(url: &str) -> OrderManagementClient<Channel> {
+    let channel = Channel::from_shared(url.to_string())
+        .expect("url")
+        .initial_stream_window_size(65_535)
+        .initial_connection_window_size(65_535)
+        .connect()
+        .await
+        .expect("connect");
+    OrderManagementClient::new(channel)
+}
+
+/// processOrders sent ten thousand ids of 120 bytes (unknown: each one's
+/// rejection is a reply), never reading a reply: once the replies back up,
+/// the server reads no more ids, and what the client sent on lies unread in
+/// the server, up to the connection's window.
+async fn unread_ids(mut client: OrderManagementClient<Channel>) {
+    let ids = futures::stream::iter((0..10_000).map(|n| format!("{n:0>120}")));
+    let _held = client.process_orders(ids).await;
+    std::future::pending::<()>().await;
+}
+
 /// The abusive clients: a runtime of their own, so that when they leave
 /// every socket they opened closes, as when a client process exits.
 struct Abusers(tokio::runtime::Runtime);
@@ -234,4 +257,48 @@ async fn every_abuse_at_once_from_several_clients_stays_under_a_gigabyte_and_mem
     tokio::time::sleep(Duration::from_secs(5)).await;
     let peak = heavy.serves_another_then_recovers(abusers, "every_abuse_at_once").await;
     assert!(peak < 1024, "the abuses took the server to {peak} MiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_on_many_connections_cannot_take_the_server_past_half_a_gigabyte() {
+    let heavy = Heavy::start("many-connections").await;
+    let abusers = Abusers::new();
+    // 500 connections, each with a processing stream that sent about a
+    // megabyte of ids more than the server has read: half a gigabyte in all,
+    // were nothing to bound it but the connections' windows.
+    for _ in 0..1000 {
+        let url = heavy.url.clone();
+        abusers.spawn(async move { unread_ids(narrow_client(&url).await).await });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_on_many_connections").await;
+    assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
+    assert!(peak < 512, "one client on many connections took the server to {peak} MiB");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_with_nearly_as_many_unread_calls_as_the_server_serves_stays_under_half_a_gigabyte() {
+    let heavy = Heavy::start("many-calls").await;
+    let abusers = Abusers::new();
+    // 3,840 processing streams (--max-calls is 4,096) on 15 connections of
+    // default windows, each sent a megabyte of ids and never read: their
+    // replies queue in the server, and ids lie unread behind them.
+    for _ in 0..15 {
+        let connection = abusers.client(&heavy.url).await;
+        for _ in 0..256 {
+            abusers.spawn(unread_ids(connection.clone()));
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_with_many_calls").await;
+    assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
+    assert!(peak < 512, "one client's calls took the server to {peak} MiB");
 }

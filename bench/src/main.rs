@@ -67,8 +67,8 @@ struct Args {
     /// search: how many matching orders the store should hold (added if missing).
     #[arg(long, default_value_t = 100_000)]
     search_orders: usize,
-    /// idle-streams: how many streams to open and hold.
-    #[arg(long, default_value_t = 10_000)]
+    /// idle-streams: how many streams to open and hold (the server serves 4,096 calls at once by default: --max-calls).
+    #[arg(long, default_value_t = 4_000)]
     idle_streams: usize,
     /// Which scenarios to run (all by default).
     #[arg(value_enum)]

@@ -17,8 +17,11 @@
 //! accepted, and streams this server resets for protocol errors) keep h2's
 //! and hyper's defaults.
 
+mod open_calls;
 mod request_body;
 mod response;
+
+pub(crate) use open_calls::OpenCalls;
 
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
@@ -34,7 +37,6 @@ use http::Request;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
 
-use crate::app::Front;
 use crate::calls::PeerName;
 use crate::connection::{Activity, Connection};
 use crate::metrics::Metrics;
@@ -50,7 +52,18 @@ const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 /// What a stream may queue for sending beyond what the socket has taken: a
 /// client that stops reading its socket leaves this much per stream in the
 /// server (h2's default, 400 KiB, would be 100 MiB for 256 streams).
-const MAX_SEND_BUFFER: usize = 64 * 1024;
+pub(crate) const MAX_SEND_BUFFER: usize = 64 * 1024;
+/// What a stream may hold of client data, each way, outside the server's
+/// budget: an ordinary call (a request or a response of a few KiB) never
+/// waits on the budget, so a client that has spent it cannot refuse others
+/// theirs. Bounded in all by `--max-calls`.
+const STREAM_ALLOWANCE: usize = 4 * 1024;
+
+/// The bytes of `held` that the server's budget must cover.
+fn beyond_allowance(held: usize) -> usize {
+    held.saturating_sub(STREAM_ALLOWANCE)
+}
+
 /// Streams this server resets for protocol errors before it closes the connection.
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 
@@ -105,7 +118,7 @@ where
         tokio::select! {
             biased;
             ended = poll_fn(|cx| drive(&mut connection, &mut calls, cx, |request, respond| {
-                let call = serve_stream(shared.router.clone(), request, respond, (peer, peer_name.clone()), shared.metrics.clone());
+                let call = serve_stream(shared, request, respond, (peer, peer_name.clone()));
                 let busy = activity.begin();
                 async move {
                     call.await;
@@ -194,23 +207,26 @@ where
 /// One request: the router's answer sent back while the request's DATA is
 /// drained from h2.
 async fn serve_stream(
-    router: Front,
+    shared: &Connection,
     request: Request<h2::RecvStream>,
     mut respond: SendResponse<Bytes>,
     (peer, peer_name): (SocketAddr, PeerName),
-    metrics: Metrics,
 ) {
+    let (router, metrics) = (shared.router.clone(), &shared.metrics);
+    let Some(_open) = shared.open_calls.open() else {
+        return refuse(shared, respond, peer).await;
+    };
     let (mut parts, recv) = request.into_parts();
     parts.extensions.insert(ConnectInfo(peer));
     parts.extensions.insert(peer_name);
-    let (body, drain) = request_body::split(recv);
+    let (body, drain) = request_body::split(recv, &shared.budget);
     let request = Request::from_parts(parts, body);
     let answer = async {
         let response = match router.oneshot(request).await {
             Ok(response) => response,
             Err(infallible) => match infallible {},
         };
-        response::send(&mut respond, response).await
+        response::send(&mut respond, response, &shared.budget).await
     };
     let mut drain = std::pin::pin!(drain);
     let mut answer = std::pin::pin!(answer);
@@ -240,7 +256,23 @@ async fn serve_stream(
         Err(response::Unsent::Body) => {
             metrics.stream_reset("server", "INTERNAL_ERROR");
         }
+        Err(response::Unsent::Full) => {
+            metrics.stream_reset("server", "ENHANCE_YOUR_CALM");
+            tracing::info!(%peer, "reset a stream its client was not reading: the server holds all it may (--max-held-bytes)");
+        }
     }
+}
+
+/// Answers a call past `--max-calls`: RESOURCE_EXHAUSTED, at once, naming
+/// the flag (a gRPC-Web client reads the same headers-only answer).
+async fn refuse(shared: &Connection, mut respond: SendResponse<Bytes>, peer: SocketAddr) {
+    let limit = shared.open_calls.limit();
+    shared.metrics.call_refused();
+    tracing::debug!(%peer, "refused a call: the server serves {limit} at once (--max-calls)");
+    let status = tonic::Status::resource_exhausted(format!(
+        "the server already serves {limit} calls, as many as it may at once (--max-calls): try again later"
+    ));
+    let _ = response::send(&mut respond, status.into_http::<axum::body::Body>(), &shared.budget).await;
 }
 
 /// Logs and counts what ended a connection abnormally.

@@ -13,6 +13,14 @@
 //! Drained into one buffer, a frame costs its payload bytes, no more; the
 //! window still holds the client back, because the credit is returned only
 //! when the bytes are read.
+//!
+//! What lies drained and unread is client data the server holds, so it is
+//! drawn from the server's [`Budget`] (beyond a stream's small allowance, so
+//! that an ordinary call never waits on it): a connection's window (1 MiB) is
+//! small, but a client may open thousands of connections. A stream whose DATA would
+//! take the server past the budget fails with RESOURCE_EXHAUSTED naming
+//! `--max-held-bytes`; what it held is dropped and credited back, so its
+//! connection's other calls go on.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -23,6 +31,10 @@ use bytes::{Bytes, BytesMut};
 use h2::RecvStream;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
+use tonic::Status;
+
+use crate::budget::{Budget, Held};
+use crate::error::OrderError;
 
 /// The most a single read of the body hands the application: credit goes
 /// back in steps of at most this size.
@@ -32,16 +44,21 @@ const MAX_CHUNK: usize = 64 * 1024;
 /// copied together, so that their count costs nothing.
 const COPY_BELOW: usize = 4 * 1024;
 
+/// Unread bytes are drawn from the budget in steps of this size, and given
+/// back only when a step and more lies unused: a stream whose reader keeps
+/// up costs the budget's counter nothing per frame.
+const BUDGET_STEP: usize = 4 * 1024;
+
 /// Splits an h2 request stream into the body the application reads and the
-/// [`Drain`] that must be polled alongside it to move DATA out of h2.
-pub(crate) fn split(mut recv: RecvStream) -> (RequestBody, Drain) {
-    let mut inbox = Inbox::default();
+/// [`Drain`] that must be polled alongside it to move DATA out of h2; what
+/// lies unread is held in `budget`.
+pub(crate) fn split(recv: RecvStream, budget: &Budget) -> (RequestBody, Drain) {
+    let mut inbox = Inbox::new(recv, budget);
     // A request that has arrived whole (a unary call, mostly) needs no more:
     // its bytes are in hand, so its credit goes back at once.
-    match first_look(&mut recv, &mut inbox) {
+    match first_look(&mut inbox) {
         Some(whole) => (RequestBody::Whole(whole), Drain(None)),
         None => {
-            inbox.recv = Some(recv);
             let shared = Arc::new(Mutex::new(inbox));
             (RequestBody::Streaming { shared: Arc::clone(&shared), done: false }, Drain(Some(shared)))
         }
@@ -50,49 +67,46 @@ pub(crate) fn split(mut recv: RecvStream) -> (RequestBody, Drain) {
 
 /// Takes what h2 already holds of the request; its body if that is all of
 /// it, else `None` with what was taken left in `inbox`.
-fn first_look(recv: &mut RecvStream, inbox: &mut Inbox) -> Option<Option<Bytes>> {
+fn first_look(inbox: &mut Inbox) -> Option<Option<Bytes>> {
     // Polled with a waker that does nothing: the drain polls again, with the
     // task's own, before anything waits on it.
     let mut cx = Context::from_waker(Waker::noop());
     let mut whole: Option<Bytes> = None;
     loop {
+        let recv = inbox.recv.as_mut()?;
         match recv.poll_data(&mut cx) {
             Poll::Ready(Some(Ok(data))) => {
+                if whole.is_none() && inbox.chunks.is_empty() && !inbox.abandoned {
+                    whole = Some(data);
+                    continue;
+                }
                 if let Some(earlier) = whole.take() {
                     inbox.push(earlier);
                 }
-                if !inbox.chunks.is_empty() {
-                    inbox.push(data);
-                    continue;
-                }
-                whole = Some(data);
+                inbox.push(data);
             }
-            Poll::Ready(None) if inbox.chunks.is_empty() => {
-                return match recv.poll_trailers(&mut cx) {
-                    Poll::Ready(Ok(None)) => {
-                        let length = whole.as_ref().map_or(0, Bytes::len);
-                        let _ = recv.flow_control().release_capacity(length);
-                        Some(whole)
-                    }
-                    other => {
-                        if let Some(data) = whole {
-                            inbox.push(data);
-                        }
-                        if let Poll::Ready(end) = other {
-                            inbox.end = Some(end);
-                        }
-                        None
-                    }
-                };
+            Poll::Ready(None) => {
+                let trailers = recv.poll_trailers(&mut cx);
+                if matches!(trailers, Poll::Ready(Ok(None))) && inbox.chunks.is_empty() && !inbox.abandoned {
+                    inbox.credit(whole.as_ref().map_or(0, Bytes::len));
+                    return Some(whole);
+                }
+                if let Some(data) = whole {
+                    inbox.push(data);
+                }
+                if let Poll::Ready(end) = trailers {
+                    inbox.finish(end.map_err(stream_failed));
+                }
+                return None;
             }
             Poll::Ready(Some(Err(error))) => {
                 if let Some(data) = whole {
                     inbox.push(data);
                 }
-                inbox.end = Some(Err(error));
+                inbox.finish(Err(stream_failed(error)));
                 return None;
             }
-            Poll::Ready(None) | Poll::Pending => {
+            Poll::Pending => {
                 if let Some(data) = whole {
                     inbox.push(data);
                 }
@@ -103,15 +117,18 @@ fn first_look(recv: &mut RecvStream, inbox: &mut Inbox) -> Option<Option<Bytes>>
 }
 
 /// What has arrived and not yet been read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Inbox {
     /// The stream: polled by the drain, credited by the reader.
     recv: Option<RecvStream>,
     /// Received DATA, in order: large frames as they came, runs of small ones
     /// copied together into the last chunk.
     chunks: VecDeque<Chunk>,
+    /// The bytes in `chunks`, and the budget they are held in.
+    unread: usize,
+    held: Held,
     /// Set once the request ends: its trailers, or the error that ended it.
-    end: Option<Result<Option<HeaderMap>, h2::Error>>,
+    end: Option<Result<Option<HeaderMap>, Status>>,
     /// The drain has seen the end (the reader may not have yet).
     drained: bool,
     /// The reader waiting for more.
@@ -144,15 +161,71 @@ fn push(chunks: &mut VecDeque<Chunk>, data: Bytes) {
 }
 
 impl Inbox {
+    fn new(recv: RecvStream, budget: &Budget) -> Self {
+        Self {
+            recv: Some(recv),
+            chunks: VecDeque::new(),
+            unread: 0,
+            held: budget.none(),
+            end: None,
+            drained: false,
+            reader: None,
+            abandoned: false,
+        }
+    }
+
+    /// Keeps `data` for the reader, held in the budget; past the budget the
+    /// request fails instead, and everything it held is dropped and credited.
     fn push(&mut self, data: Bytes) {
+        if self.abandoned {
+            // No one will read these: let the client send on (or finish).
+            self.credit(data.len());
+            return;
+        }
+        let unread = self.unread + data.len();
+        let needed = super::beyond_allowance(unread.next_multiple_of(BUDGET_STEP));
+        if needed > self.held.bytes()
+            && let Err(spent) = self.held.grow(needed - self.held.bytes())
+        {
+            self.unread += data.len();
+            push(&mut self.chunks, data);
+            self.refuse(Status::from(OrderError::ServerFull(spent)));
+            return;
+        }
+        self.unread = unread;
         push(&mut self.chunks, data);
     }
 
     fn pop(&mut self) -> Option<Bytes> {
-        Some(match self.chunks.pop_front()? {
+        let data = match self.chunks.pop_front()? {
             Chunk::Whole(data) => data,
             Chunk::Copied(data) => data.freeze(),
-        })
+        };
+        self.unread -= data.len();
+        let needed = super::beyond_allowance(self.unread.next_multiple_of(BUDGET_STEP));
+        if self.held.bytes() > needed + BUDGET_STEP {
+            self.held.shrink(self.held.bytes() - needed);
+        }
+        Some(data)
+    }
+
+    /// Ends the request with `status`: the reader gets it next, and what was
+    /// unread, or arrives later, is dropped and credited back to the client.
+    fn refuse(&mut self, status: Status) {
+        let mut unread = 0;
+        while let Some(data) = self.pop() {
+            unread += data.len();
+        }
+        self.credit(unread);
+        self.abandoned = true;
+        self.finish(Err(status));
+    }
+
+    /// The request has ended (unless it already had: a refusal stands).
+    fn finish(&mut self, end: Result<Option<HeaderMap>, Status>) {
+        if self.end.is_none() {
+            self.end = Some(end);
+        }
     }
 
     /// Gives the client `read` bytes more of window.
@@ -185,31 +258,25 @@ impl std::future::Future for Drain {
         if inbox.drained {
             return Poll::Ready(());
         }
-        let Inbox { recv, chunks, abandoned, .. } = inbox;
-        let Some(recv) = recv.as_mut() else { return Poll::Ready(()) };
         let mut received = false;
         let end = loop {
+            let Some(recv) = inbox.recv.as_mut() else { return Poll::Ready(()) };
             match recv.poll_data(cx) {
                 Poll::Pending => break None,
                 Poll::Ready(Some(Ok(data))) => {
                     received = true;
-                    if *abandoned {
-                        // No one will read these: let the client send on (or finish).
-                        let _ = recv.flow_control().release_capacity(data.len());
-                    } else {
-                        push(chunks, data);
-                    }
+                    inbox.push(data);
                 }
-                Poll::Ready(Some(Err(error))) => break Some(Err(error)),
+                Poll::Ready(Some(Err(error))) => break Some(Err(stream_failed(error))),
                 Poll::Ready(None) => match recv.poll_trailers(cx) {
                     Poll::Pending => break None,
-                    Poll::Ready(trailers) => break Some(trailers),
+                    Poll::Ready(trailers) => break Some(trailers.map_err(stream_failed)),
                 },
             }
         };
         let ended = end.is_some();
-        if ended {
-            inbox.end = end;
+        if let Some(end) = end {
+            inbox.finish(end);
             inbox.drained = true;
         }
         if (received || ended)
@@ -235,9 +302,9 @@ pub(crate) enum RequestBody {
 
 impl Body for RequestBody {
     type Data = Bytes;
-    type Error = h2::Error;
+    type Error = Status;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, h2::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let (shared, done) = match &mut *self {
             RequestBody::Whole(data) => return Poll::Ready(data.take().map(|data| Ok(Frame::data(data)))),
             RequestBody::Streaming { shared, done } => (shared, done),
@@ -297,4 +364,10 @@ impl Drop for RequestBody {
         }
         inbox.credit(unread);
     }
+}
+
+/// The status a call hears when its request stream fails in h2 (reset by
+/// the client, or the connection lost): tonic's own reading of the reason.
+fn stream_failed(error: h2::Error) -> Status {
+    Status::from_error(Box::new(error))
 }

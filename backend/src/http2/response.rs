@@ -1,6 +1,14 @@
 //! Sending a response on an HTTP/2 stream: its head, then its body as DATA
 //! within the client's flow-control window, then its trailers; abandoned at
 //! once if the client resets the stream.
+//!
+//! What h2 has queued and the socket has not taken is client data the server
+//! holds: while a stream waits for room to send more, its queue (up to
+//! [`super::MAX_SEND_BUFFER`]) and the data it has yet to send are held in
+//! the server's budget, beyond the stream's allowance. A stream that
+//! finds the budget spent is reset with ENHANCE_YOUR_CALM (gRPC clients read
+//! it as RESOURCE_EXHAUSTED): its queue cannot carry a status past the data
+//! its client is not reading.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -12,6 +20,8 @@ use h2::{Reason, SendStream};
 use http::{HeaderMap, HeaderName, Response, header};
 use http_body::Body;
 
+use crate::budget::{Budget, Held};
+
 /// Why a response was not sent in full.
 #[derive(Debug)]
 pub(crate) enum Unsent {
@@ -21,10 +31,18 @@ pub(crate) enum Unsent {
     Stream(h2::Error),
     /// The application's body failed; the stream was reset with INTERNAL_ERROR.
     Body,
+    /// The stream waited for its client with the server's budget spent; it
+    /// was reset with ENHANCE_YOUR_CALM.
+    Full,
 }
 
-/// Sends `response` on `respond` to its end.
-pub(crate) async fn send<B>(respond: &mut SendResponse<Bytes>, response: Response<B>) -> Result<(), Unsent>
+/// Sends `response` on `respond` to its end; what waits in its queue for the
+/// client is held in `budget`.
+pub(crate) async fn send<B>(
+    respond: &mut SendResponse<Bytes>,
+    response: Response<B>,
+    budget: &Budget,
+) -> Result<(), Unsent>
 where
     B: Body<Data = Bytes> + Unpin,
 {
@@ -36,16 +54,17 @@ where
     if empty {
         return Ok(());
     }
-    pipe(body, stream).await
+    pipe(body, stream, budget).await
 }
 
 /// Streams `body` into `stream`, never asking for window it has no data for
 /// (capacity reserved ahead of data can starve other streams of a client that
 /// only updates its window once it is spent).
-async fn pipe<B>(mut body: B, mut stream: SendStream<Bytes>) -> Result<(), Unsent>
+async fn pipe<B>(mut body: B, mut stream: SendStream<Bytes>, budget: &Budget) -> Result<(), Unsent>
 where
     B: Body<Data = Bytes> + Unpin,
 {
+    let mut sent = 0;
     loop {
         let frame = poll_fn(|cx| {
             if let Poll::Ready(reset) = stream.poll_reset(cx) {
@@ -84,6 +103,10 @@ where
         }
         stream.reserve_capacity(data.len());
         while data.has_remaining() {
+            // Held while this stream waits: what it sent may still be queued,
+            // and what it has yet to send.
+            let mut waiting: Option<Held> = None;
+            let pending = data.len();
             let granted = poll_fn(|cx| {
                 if let Poll::Ready(reset) = stream.poll_reset(cx) {
                     return Poll::Ready(Err(reset_of(reset)));
@@ -92,17 +115,33 @@ where
                     return Poll::Ready(Ok(stream.capacity()));
                 }
                 match stream.poll_capacity(cx) {
+                    Poll::Pending if waiting.is_none() => {
+                        match budget.take(super::beyond_allowance(sent.min(super::MAX_SEND_BUFFER) + pending)) {
+                            Ok(held) => {
+                                waiting = Some(held);
+                                Poll::Pending
+                            }
+                            Err(_) => Poll::Ready(Err(Unsent::Full)),
+                        }
+                    }
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(Some(Ok(granted))) => Poll::Ready(Ok(granted)),
                     Poll::Ready(Some(Err(error))) => Poll::Ready(Err(Unsent::Stream(error))),
                     Poll::Ready(None) => Poll::Ready(Err(Unsent::Reset(Reason::CANCEL))),
                 }
             })
-            .await?;
+            .await
+            .inspect_err(|unsent| {
+                if matches!(unsent, Unsent::Full) {
+                    stream.send_reset(Reason::ENHANCE_YOUR_CALM);
+                }
+            })?;
+            drop(waiting);
             if granted == 0 {
                 continue;
             }
             let piece = data.split_to(granted.min(data.len()));
+            sent += piece.len();
             let end = last && !data.has_remaining();
             stream.send_data(piece, end).map_err(Unsent::Stream)?;
         }
