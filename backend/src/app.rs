@@ -154,7 +154,8 @@ impl App {
             .add_service(grpc.named_layer(reflection().build_v1alpha().expect("our own descriptors are valid")))
             .prepare()
             .into_axum_router()
-            .fallback(unimplemented);
+            .fallback(unimplemented)
+            .layer(middleware::from_fn(crate::content_type::refuse_unspoken));
         // Calls over WebSocket become native requests to the same routes.
         let websocket = websocket::Endpoint::new(
             calls.clone(),
@@ -266,10 +267,10 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         use futures::FutureExt;
         let headers = request.headers();
-        let native_grpc = headers.get(http::header::CONTENT_TYPE).is_some_and(|value| {
-            let value = value.as_bytes();
-            value.starts_with(b"application/grpc") && !value.starts_with(b"application/grpc-web")
-        }) && !headers.contains_key(http::header::ORIGIN)
+        let native_grpc = headers
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|value| crate::content_type::is_native(value.as_bytes()))
+            && !headers.contains_key(http::header::ORIGIN)
             && !headers.contains_key(http::header::UPGRADE);
         if !native_grpc {
             return futures::future::Either::Right(self.full.call(request));

@@ -18,6 +18,7 @@ use tower::{Layer, Service};
 use crate::auth::WriteAccess;
 use crate::methods::{self, Kind, Method};
 use crate::metrics::{Metrics, code_name};
+use crate::single_message::SingleMessage;
 
 /// Which wire protocol a call arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +96,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CallService<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<SingleMessage<ReqBody>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Send,
     ReqBody: Send + 'static,
@@ -120,6 +121,10 @@ where
                 return Ok(call.respond(status.into_http()));
             }
             let deadline = deadline(call.method.map(|method| method.kind), policy.unary_timeout, request.headers());
+            // Unary and server-streaming calls take exactly one message.
+            let one_message = matches!(call.method.map(|method| method.kind), Some(Kind::Unary | Kind::ServerStream));
+            let path = call.method.map_or("", |method| method.path.as_str());
+            let request = request.map(|body| SingleMessage::new(body, one_message, path));
             let mut response = std::pin::pin!(inner.call(request));
             // An answer ready at once needs no timer (most unary calls: a
             // timer costs more to set than they take).
@@ -375,7 +380,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_unary_call_slower_than_its_deadline_is_answered_deadline_exceeded() {
-        let slow = tower::service_fn(|_request: Request<()>| async {
+        let slow = tower::service_fn(|_request: Request<SingleMessage<()>>| async {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok::<_, std::convert::Infallible>(Response::new(tonic::body::Body::empty()))
         });
