@@ -281,6 +281,8 @@ fn a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window() {
     runtime.block_on(async {
         // searchOrders takes one request message; the rest of a window of 3 MB
         // messages (about 190 MB per call, four calls) would wait unread.
+        // (A call that reads its messages slowly cannot be made to leave
+        // them unread: the server stops reading a socket it cannot write to.)
         let message = bytes::Bytes::from(prost::Message::encode_to_vec(&"q".repeat(3 * 1024 * 1024)));
         let calls = (0..4).map(|_| {
             let message = message.clone();
@@ -297,9 +299,14 @@ fn a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window() {
                 tokio::time::timeout(Duration::from_secs(30), call.answer()).await.expect("the call ends")
             }
         });
+        // Refused by whichever bound the call meets first: the 8 MiB it may
+        // hold unread (RESOURCE_EXHAUSTED), or the second message of a call
+        // that takes one (INTERNAL).
         for answer in futures::future::join_all(calls).await {
-            assert_eq!(answer.status(), Some("8"), "RESOURCE_EXHAUSTED: {answer:?}");
-            assert!(answer.message().contains("has not read yet"), "{}", answer.message());
+            let refused = (answer.status(), answer.message());
+            let read_ahead = refused.0 == Some("8") && refused.1.contains("has not read yet");
+            let one_message = refused.0 == Some("13") && refused.1.contains("exactly one request message");
+            assert!(read_ahead || one_message, "{answer:?}");
         }
     });
     let peak = peak_mib(pid);
