@@ -14,6 +14,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::metrics::Metrics;
 
+/// What one call may hold of client data, each way, outside the budget: an
+/// ordinary call (a request or a response of a few KiB) never waits on the
+/// budget, so a client that has spent it cannot refuse others theirs. What
+/// all calls hold this way is bounded by the cap on calls (`--max-calls`).
+pub const CALL_ALLOWANCE: usize = 4 * 1024;
+
+/// The bytes of `held`, for one call, that the budget must cover.
+pub fn beyond_allowance(held: usize) -> usize {
+    held.saturating_sub(CALL_ALLOWANCE)
+}
+
 /// The server-wide budget; clones share it.
 #[derive(Debug, Clone)]
 pub struct Budget(Arc<Inner>);

@@ -419,3 +419,32 @@ async fn unread_request_data_and_unread_replies_count_against_the_budget() {
     };
     assert_eq!(ended.code(), Code::ResourceExhausted, "{ended:?}");
 }
+
+/// A WebSocket call whose client grants window for a thousand replies and
+/// reads none: what waits for its socket counts against the server's budget
+/// (here 8 MiB), and past it the call ends RESOURCE_EXHAUSTED naming the flag.
+#[tokio::test]
+async fn websocket_replies_queued_for_a_client_that_does_not_read_count_against_the_budget() {
+    let mut config = backend::config::Config::default();
+    config.limits.max_held_bytes = 8 * 1024 * 1024;
+    let server = spawn_with(config).await;
+    let mut client = server.client().await;
+    for n in 0..200 {
+        let order = Order { id: format!("wide-{n:03}"), items: vec!["w".repeat(1000); 200], ..common::order_101() };
+        client.add_order(order).await.expect("add a 200 KB order");
+    }
+    let mut call = WsCall::open(server.addr, "/ecommerce.OrderManagement/searchOrders", &[]).await;
+    call.send(&"w".to_string()).await;
+    call.half_close().await;
+    call.send_frame(Frame::WindowUpdate(1000)).await;
+    // The replies pile up unread until the budget refuses more.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while common::metric(server.addr, "ordermgt_held_bytes_refused_total").await < 1.0 {
+        assert!(tokio::time::Instant::now() < deadline, "the budget refused no one in 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answer = tokio::time::timeout(Duration::from_secs(30), call.answer()).await.expect("the call ends");
+    assert_eq!(answer.status(), Some("8"), "{answer:?}");
+    assert!(answer.message().contains("--max-held-bytes"), "{}", answer.message());
+    assert!(answer.messages.len() < 200, "the search stopped short: {} orders", answer.messages.len());
+}

@@ -53,17 +53,6 @@ const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 /// client that stops reading its socket leaves this much per stream in the
 /// server (h2's default, 400 KiB, would be 100 MiB for 256 streams).
 pub(crate) const MAX_SEND_BUFFER: usize = 64 * 1024;
-/// What a stream may hold of client data, each way, outside the server's
-/// budget: an ordinary call (a request or a response of a few KiB) never
-/// waits on the budget, so a client that has spent it cannot refuse others
-/// theirs. Bounded in all by `--max-calls`.
-const STREAM_ALLOWANCE: usize = 4 * 1024;
-
-/// The bytes of `held` that the server's budget must cover.
-fn beyond_allowance(held: usize) -> usize {
-    held.saturating_sub(STREAM_ALLOWANCE)
-}
-
 /// Streams this server resets for protocol errors before it closes the connection.
 const MAX_LOCAL_ERROR_RESETS: usize = 1024;
 

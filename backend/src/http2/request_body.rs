@@ -183,7 +183,7 @@ impl Inbox {
             return;
         }
         let unread = self.unread + data.len();
-        let needed = super::beyond_allowance(unread.next_multiple_of(BUDGET_STEP));
+        let needed = crate::budget::beyond_allowance(unread.next_multiple_of(BUDGET_STEP));
         if needed > self.held.bytes()
             && let Err(spent) = self.held.grow(needed - self.held.bytes())
         {
@@ -202,7 +202,7 @@ impl Inbox {
             Chunk::Copied(data) => data.freeze(),
         };
         self.unread -= data.len();
-        let needed = super::beyond_allowance(self.unread.next_multiple_of(BUDGET_STEP));
+        let needed = crate::budget::beyond_allowance(self.unread.next_multiple_of(BUDGET_STEP));
         if self.held.bytes() > needed + BUDGET_STEP {
             self.held.shrink(self.held.bytes() - needed);
         }

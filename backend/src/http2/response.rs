@@ -116,7 +116,7 @@ where
                 }
                 match stream.poll_capacity(cx) {
                     Poll::Pending if waiting.is_none() => {
-                        match budget.take(super::beyond_allowance(sent.min(super::MAX_SEND_BUFFER) + pending)) {
+                        match budget.take(crate::budget::beyond_allowance(sent.min(super::MAX_SEND_BUFFER) + pending)) {
                             Ok(held) => {
                                 waiting = Some(held);
                                 Poll::Pending

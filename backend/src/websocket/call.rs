@@ -70,8 +70,9 @@ pub(super) async fn serve(
 ) {
     let (sink, mut incoming) = socket.split();
     let (out, queued) = mpsc::channel(WRITE_QUEUE);
-    let writer = tokio::spawn(write_out(sink, queued));
-    let close = match run(&mut incoming, &out, calls, path, peer, &budget).await {
+    let output = Arc::new(Mutex::new(Output { queued: 0, held: budget.none() }));
+    let writer = tokio::spawn(write_out(sink, queued, Arc::clone(&output)));
+    let close = match run(&mut incoming, (&out, &output), calls, path, peer, &budget).await {
         None => Some(NORMAL),
         Some(Ending::ProtocolError(status)) => {
             let _ = out.send(headers_message(&trailers_of(&status))).await;
@@ -107,7 +108,7 @@ pub(super) async fn serve(
 /// ended early (the call is then dropped mid-flight: cancelled).
 async fn run(
     incoming: &mut SplitStream<WebSocket>,
-    out: &mpsc::Sender<Message>,
+    (out, output): (&mpsc::Sender<Message>, &Mutex<Output>),
     calls: Router,
     path: String,
     peer: Option<ConnectInfo<SocketAddr>>,
@@ -144,7 +145,7 @@ async fn run(
     let window = Semaphore::new(INITIAL_WINDOW as usize);
     tokio::select! {
         ending = read_requests(incoming, requests, &window, &unread) => Some(ending),
-        () = respond(calls.oneshot(request), out, &window) => None,
+        () = respond(calls.oneshot(request), (out, output), &window) => None,
     }
 }
 
@@ -258,8 +259,39 @@ async fn next_frame(incoming: &mut SplitStream<WebSocket>) -> Result<Option<Fram
     }
 }
 
+/// The response messages queued for the socket and not yet written, held in
+/// the server's budget (beyond the call's allowance): a client may grant
+/// window for 64 messages of 4 MiB and read none.
+#[derive(Debug)]
+pub(super) struct Output {
+    queued: usize,
+    held: Held,
+}
+
+impl Output {
+    fn queue(&mut self, bytes: usize) -> Result<(), crate::budget::Spent> {
+        let needed = crate::budget::beyond_allowance(self.queued + bytes);
+        if needed > self.held.bytes() {
+            self.held.grow(needed - self.held.bytes())?;
+        }
+        self.queued += bytes;
+        Ok(())
+    }
+
+    fn written(&mut self, bytes: usize) {
+        self.queued = self.queued.saturating_sub(bytes);
+        let needed = crate::budget::beyond_allowance(self.queued);
+        self.held.shrink(self.held.bytes().saturating_sub(needed));
+    }
+}
+
+fn lock_output(output: &Mutex<Output>) -> std::sync::MutexGuard<'_, Output> {
+    // The count stays consistent even if a panic poisoned the lock.
+    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Sends the call's response: headers, each message as the window allows, trailers.
-async fn respond<F>(response: F, out: &mpsc::Sender<Message>, window: &Semaphore)
+async fn respond<F>(response: F, (out, output): (&mpsc::Sender<Message>, &Mutex<Output>), window: &Semaphore)
 where
     F: Future<Output = Result<Response, std::convert::Infallible>>,
 {
@@ -286,6 +318,12 @@ where
                     while let Some(message) = grpc_ws::take_grpc_frame(&mut buffer) {
                         let Ok(permit) = window.acquire().await else { return };
                         permit.forget();
+                        let queued = lock_output(output).queue(message.len());
+                        if let Err(spent) = queued {
+                            let status = Status::from(crate::error::OrderError::ServerFull(spent));
+                            let _ = out.send(headers_message(&trailers_of(&status))).await;
+                            return;
+                        }
                         // A message frame is a gRPC length-prefixed message, byte for byte.
                         if out.send(Message::Binary(message)).await.is_err() {
                             return;
@@ -303,13 +341,24 @@ where
     let _ = out.send(headers_message(&trailers)).await;
 }
 
-/// Writes what is queued, in one flush per burst rather than one per message.
-async fn write_out(mut sink: SplitSink<WebSocket, Message>, mut queued: mpsc::Receiver<Message>) {
+/// Writes what is queued, in one flush per burst rather than one per message;
+/// the response messages written go out of the budget.
+async fn write_out(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queued: mpsc::Receiver<Message>,
+    output: Arc<Mutex<Output>>,
+) {
+    let size = |message: &Message| match message {
+        Message::Binary(data) => data.len(),
+        _ => 0,
+    };
     while let Some(message) = queued.recv().await {
+        let mut burst = size(&message);
         if sink.feed(message).await.is_err() {
             return;
         }
         while let Ok(message) = queued.try_recv() {
+            burst += size(&message);
             if sink.feed(message).await.is_err() {
                 return;
             }
@@ -317,6 +366,7 @@ async fn write_out(mut sink: SplitSink<WebSocket, Message>, mut queued: mpsc::Re
         if sink.flush().await.is_err() {
             return;
         }
+        lock_output(&output).written(burst);
     }
 }
 
