@@ -79,20 +79,6 @@ impl Heavy {
         peak
     }
 
-    /// Waits (up to 60 s) for the budget to refuse someone, and 2 s more,
-    /// once it has, for everyone to hold what they can; then as
-    /// [`Heavy::serves_another_then_recovers`], and the budget did refuse.
-    async fn refused_then_recovers(&self, abusers: Abusers, case: &str) -> u64 {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while metric(self.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let peak = self.serves_another_then_recovers(abusers, case).await;
-        assert!(metric(self.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
-        peak
-    }
-
     /// Waits up to 10 s for the resident memory to come back within twice
     /// the idle figure; returns the last figure read.
     async fn settled_mib(&self) -> u64 {
@@ -177,8 +163,16 @@ impl Abusers {
         Self(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime"))
     }
 
-    fn spawn<T: Send + 'static>(&self, abuse: impl Future<Output = T> + Send + 'static) -> JoinHandle<T> {
+    fn spawn(&self, abuse: impl Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
         self.0.spawn(abuse)
+    }
+
+    /// Connects on the abusers' runtime, so that the connection is theirs.
+    fn spawn_connection(
+        &self,
+        connect: impl Future<Output = OrderManagementClient<Channel>> + Send + 'static,
+    ) -> JoinHandle<OrderManagementClient<Channel>> {
+        self.0.spawn(connect)
     }
 
     /// A client on a connection of its own (made on the abusers' runtime).
@@ -211,7 +205,14 @@ async fn one_client_on_one_connection_cannot_take_the_server_past_half_a_gigabyt
         abusers.spawn(unread_search(connection.clone()));
         abusers.spawn(unread_processing(connection.clone()));
     }
-    let peak = heavy.refused_then_recovers(abusers, "one_client_on_one_connection").await;
+    // Once the budget has refused someone, everyone holds what they can.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_on_one_connection").await;
+    assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
     assert!(peak < 512, "one client took the server to {peak} MiB");
 }
 
@@ -286,7 +287,7 @@ async fn one_client_on_many_connections_cannot_take_the_server_past_half_a_gigab
         let connections: Vec<_> = (0..100)
             .map(|_| {
                 let url = heavy.url.clone();
-                abusers.spawn(async move { narrow_client(&url).await })
+                abusers.spawn_connection(async move { narrow_client(&url).await })
             })
             .collect();
         for connection in connections {
@@ -294,7 +295,13 @@ async fn one_client_on_many_connections_cannot_take_the_server_past_half_a_gigab
             abusers.spawn(unread_ids(client));
         }
     }
-    let peak = heavy.refused_then_recovers(abusers, "one_client_on_many_connections").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_on_many_connections").await;
+    assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
     assert!(peak < 512, "one client on many connections took the server to {peak} MiB");
 }
 
@@ -312,6 +319,12 @@ async fn one_client_with_nearly_as_many_unread_calls_as_the_server_serves_stays_
             abusers.spawn(unread_ids(connection.clone()));
         }
     }
-    let peak = heavy.refused_then_recovers(abusers, "one_client_with_many_calls").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await < 1.0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let peak = heavy.serves_another_then_recovers(abusers, "one_client_with_many_calls").await;
+    assert!(metric(heavy.addr(), "ordermgt_held_bytes_refused_total").await >= 1.0, "the budget refused no one");
     assert!(peak < 512, "one client's calls took the server to {peak} MiB");
 }

@@ -236,9 +236,9 @@ async fn read_requests(
     ending
 }
 
-fn lock<T>(counted: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A count stays consistent even if a panic poisoned the lock.
-    counted.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock(unread: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+    // A holder's count stays consistent even if a panic poisoned the lock.
+    unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn protocol_error(problem: &str) -> Ending {
@@ -285,6 +285,11 @@ impl Output {
     }
 }
 
+fn lock_output(output: &Mutex<Output>) -> std::sync::MutexGuard<'_, Output> {
+    // The count stays consistent even if a panic poisoned the lock.
+    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Sends the call's response: headers, each message as the window allows, trailers.
 async fn respond<F>(response: F, (out, output): (&mpsc::Sender<Message>, &Mutex<Output>), window: &Semaphore)
 where
@@ -313,7 +318,7 @@ where
                     while let Some(message) = grpc_ws::take_grpc_frame(&mut buffer) {
                         let Ok(permit) = window.acquire().await else { return };
                         permit.forget();
-                        let queued = lock(output).queue(message.len());
+                        let queued = lock_output(output).queue(message.len());
                         if let Err(spent) = queued {
                             let status = Status::from(crate::error::OrderError::ServerFull(spent));
                             let _ = out.send(headers_message(&trailers_of(&status))).await;
@@ -361,7 +366,7 @@ async fn write_out(
         if sink.flush().await.is_err() {
             return;
         }
-        lock(&output).written(burst);
+        lock_output(&output).written(burst);
     }
 }
 
