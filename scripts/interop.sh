@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A client we did not write against the server as users run it: grpcio (PyPI), which sends each
 # message in a DATA frame of its own, streams ids into processOrders while reading, and again
-# reading only once the server's windows are full; every id must come back shipped.
+# reading only once the server's windows are full; every id must come back shipped. Then
+# grpcio's reflection and health clients (interop/grpcio/reflection_health.py).
 # Sets up what is missing (a virtualenv under target/interop with interop/grpcio/requirements.txt,
 # the stubs generated from proto/), starts ordermgt-server on its default SQLite store in a
-# temporary --data-dir, and runs interop/grpcio/frame_per_message.py against it.
+# temporary --data-dir, and runs the scripts of interop/grpcio/ against it.
 # Usage: scripts/interop.sh [IDS] (default 300000; the server binary: $ORDERMGT_SERVER_BIN,
 #        else target/debug/ordermgt-server, built if missing)
 set -euo pipefail
@@ -12,7 +13,9 @@ cd "$(dirname "$0")/.."
 ids="${1:-300000}"
 work=target/interop
 venv=$work/venv
-if [[ ! -x $venv/bin/python ]] || ! $venv/bin/pip freeze 2>/dev/null | grep -qxF "$(grep -m1 '^grpcio==' interop/grpcio/requirements.txt)"; then
+# Installed again whenever the virtualenv lacks a pin of requirements.txt.
+missing=$(grep '==' interop/grpcio/requirements.txt | grep -vxFf <("$venv/bin/pip" freeze 2>/dev/null || true) || true)
+if [[ ! -x $venv/bin/python || -n $missing ]]; then
     echo "==> interop: installing grpcio from PyPI into $venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r interop/grpcio/requirements.txt
@@ -37,6 +40,7 @@ done
 
 status=0
 GENERATED_DIR="$work/generated" "$venv/bin/python" interop/grpcio/frame_per_message.py "$address" "$ids" || status=$?
+"$venv/bin/python" interop/grpcio/reflection_health.py "$address" || status=$?
 if grep -E 'WARN|ERROR' "$log" | grep -v 'listening beyond loopback' >&2; then
     echo "interop: the server logged warnings or errors (above)" >&2
     status=1

@@ -25,6 +25,7 @@ use crate::metrics::{self, Metrics};
 use crate::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::page;
 use crate::processing::Processor;
+use crate::reflection::Reflection;
 use crate::service::OrderService;
 use crate::store::{MemoryStore, OrderStore, sample_orders};
 use crate::tls::Tls;
@@ -142,16 +143,12 @@ impl App {
         let order_management_web = OrderManagementWebServer::new(self.web_service.clone())
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message);
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(ordermgt_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
+        let reflection = Reflection::new().expect("our own descriptors are valid");
         let calls = tonic::service::Routes::new(grpc.named_layer(order_management))
             .add_service(grpc.named_layer(order_management_web))
             .add_service(grpc.named_layer(self.health.service()))
-            .add_service(grpc.named_layer(reflection().build_v1().expect("our own descriptors are valid")))
-            .add_service(grpc.named_layer(reflection().build_v1alpha().expect("our own descriptors are valid")))
+            .add_service(grpc.named_layer(reflection.v1()))
+            .add_service(grpc.named_layer(reflection.v1alpha()))
             .prepare()
             .into_axum_router()
             .fallback(unimplemented)

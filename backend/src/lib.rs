@@ -26,6 +26,7 @@ pub mod order;
 pub mod origin;
 pub mod page;
 pub mod processing;
+mod reflection;
 pub mod serve;
 pub mod service;
 pub mod sessions;

@@ -51,7 +51,7 @@ pub async fn serve(
 
     let (health, streams, websocket_calls) =
         (app.health().clone(), app.shutdown().clone(), app.websocket_calls().clone());
-    health.set_serving(true).await;
+    health.set_serving(true);
     let max_connections = connection_cap(limits.max_connections);
     let metrics = app.metrics().clone();
     let mut roster = Roster::default();
@@ -92,7 +92,7 @@ pub async fn serve(
         }
     }
 
-    health.set_serving(false).await;
+    health.set_serving(false);
     drop(listener);
     streams.begin();
     let _ = closing_tx.send(true);

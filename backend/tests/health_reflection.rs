@@ -49,6 +49,20 @@ async fn health_turns_not_serving_when_shutdown_begins() {
     assert_eq!(status(next.status), ServingStatus::NotServing);
 }
 
+#[tokio::test]
+async fn a_watch_of_an_unknown_service_says_service_unknown_stays_open_and_follows_it_once_it_appears() {
+    use tonic_health::pb::health_check_response::ServingStatus as Status;
+    let server = spawn().await;
+    let mut health = HealthClient::new(channel(&server).await);
+    let request = HealthCheckRequest { service: "later.Service".into() };
+    let mut watch = health.watch(request).await.expect("a watch, not an error").into_inner();
+    let first = watch.message().await.expect("read").expect("a status");
+    assert_eq!(first.status, Status::ServiceUnknown as i32);
+    server.app.health().set("later.Service", Status::Serving);
+    let next = watch.message().await.expect("still open").expect("a status");
+    assert_eq!(next.status, Status::Serving as i32);
+}
+
 /// Asks reflection v1 one question and returns its answer.
 async fn ask_v1(
     server: &common::TestServer,
@@ -112,4 +126,59 @@ async fn reflection_v1alpha_answers_older_tools() {
         panic!("expected a list of services")
     };
     assert!(list.service.iter().any(|service| service.name == "ecommerce.OrderManagement"));
+}
+
+#[tokio::test]
+async fn reflection_answers_an_unknown_symbol_inside_the_stream_and_goes_on_answering() {
+    use v1::server_reflection_request::MessageRequest;
+    use v1::server_reflection_response::MessageResponse;
+    let server = spawn().await;
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(channel(&server).await);
+    let (questions, asked) = tokio::sync::mpsc::unbounded_channel();
+    let mut replies = client
+        .server_reflection_info(tokio_stream::wrappers::UnboundedReceiverStream::new(asked))
+        .await
+        .expect("reflect")
+        .into_inner();
+    let mut ask = async |request: MessageRequest| {
+        let request = v1::ServerReflectionRequest { host: "here".into(), message_request: Some(request) };
+        questions.send(request.clone()).expect("the stream is open");
+        let reply = replies.message().await.expect("the stream goes on").expect("a reply");
+        assert_eq!(reply.original_request, Some(request), "each reply names its question");
+        reply.message_response.expect("an answer")
+    };
+
+    let unknown = ask(MessageRequest::FileContainingSymbol("ecommerce.NoSuch".into())).await;
+    let MessageResponse::ErrorResponse(error) = unknown else { panic!("expected an error response, got {unknown:?}") };
+    assert_eq!(error.error_code, tonic::Code::NotFound as i32);
+    assert!(error.error_message.contains("\"ecommerce.NoSuch\""), "{}", error.error_message);
+    let nothing = ask(MessageRequest::FileByFilename("no/such.proto".into())).await;
+    assert!(matches!(nothing, MessageResponse::ErrorResponse(ref error) if error.error_code == 5), "{nothing:?}");
+
+    // A method's name finds its file, sent with the file it imports (the
+    // wrappers) the first time, and alone after that.
+    let names = |answer: MessageResponse| -> Vec<String> {
+        let MessageResponse::FileDescriptorResponse(files) = answer else { panic!("expected files, got {answer:?}") };
+        let decoded = files.file_descriptor_proto.iter();
+        decoded
+            .map(|bytes| {
+                prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("a descriptor").name().to_string()
+            })
+            .collect()
+    };
+    let first = names(ask(MessageRequest::FileContainingSymbol("ecommerce.OrderManagement.getOrder".into())).await);
+    assert_eq!(first, ["order_management.proto", "google/protobuf/wrappers.proto"]);
+    let again = names(ask(MessageRequest::FileContainingSymbol("ecommerce.Order.destination".into())).await);
+    assert_eq!(again, ["order_management.proto"]);
+
+    let numbers = ask(MessageRequest::AllExtensionNumbersOfType("ecommerce.Order".into())).await;
+    assert!(
+        matches!(numbers, MessageResponse::AllExtensionNumbersResponse(ref found) if found.base_type_name == "ecommerce.Order" && found.extension_number.is_empty()),
+        "{numbers:?}"
+    );
+    let unknown_type = ask(MessageRequest::AllExtensionNumbersOfType("ecommerce.NoSuch".into())).await;
+    assert!(
+        matches!(unknown_type, MessageResponse::ErrorResponse(ref error) if error.error_code == 5),
+        "{unknown_type:?}"
+    );
 }
