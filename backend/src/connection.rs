@@ -15,15 +15,14 @@ use std::time::Duration;
 use crate::app::Front;
 use crate::budget::Budget;
 use crate::calls::PeerName;
-use crate::http2;
 use crate::metrics::Metrics;
 use crate::tls::Tls;
+use crate::{http1, http2};
 use axum::extract::ConnectInfo;
 use bytes::{Buf, Bytes, BytesMut};
 use http::Request;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -45,7 +44,7 @@ const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// What every connection of one server shares.
 #[derive(Debug)]
 pub(crate) struct Connection {
-    pub(crate) http1: http1::Builder,
+    pub(crate) http1: hyper::server::conn::http1::Builder,
     pub(crate) http2: http2::Settings,
     /// How long a client may take to say which HTTP it speaks (and, on HTTP/1.1, to send its headers).
     pub(crate) first_bytes_timeout: Duration,
@@ -118,13 +117,21 @@ where
 {
     let service = {
         let (router, activity, peer_name) = (shared.router.clone(), activity.clone(), PeerName::of(peer));
-        hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request.extensions_mut().insert(peer_name.clone());
+        hyper::service::service_fn(move |request: Request<Incoming>| {
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(ConnectInfo(peer));
+            parts.extensions.insert(peer_name.clone());
             let busy = activity.begin();
-            let response = router.clone().oneshot(request);
+            // A body the call leaves unread comes back, to be drained before the answer goes.
+            let (body, unread) = http1::Unread::watch(body);
+            let response = router.clone().oneshot(Request::from_parts(parts, body));
             async move {
-                let response = response.await?;
+                let mut response = response.await?;
+                if let Some(body) = unread.take()
+                    && !http1::drain(body).await
+                {
+                    response.headers_mut().insert(http::header::CONNECTION, http1::CLOSE);
+                }
                 // The guard lives, and the connection stays busy, until the body is done.
                 let body = |body: axum::body::Body| {
                     axum::body::Body::new(body.map_frame(move |frame| {
@@ -136,7 +143,7 @@ where
             }
         })
     };
-    let connection = shared.http1.serve_connection(TokioIo::new(io), service).with_upgrades();
+    let connection = shared.http1.serve_connection(TokioIo::new(http1::Lingering::new(io)), service).with_upgrades();
     let mut connection = std::pin::pin!(connection);
     let mut closing = shared.closing.clone();
     let mut winding_down = false;

@@ -18,6 +18,7 @@ mod echo;
 pub mod error;
 pub mod health;
 pub mod hosts;
+mod http1;
 mod http2;
 pub mod logs;
 pub mod methods;
