@@ -11,6 +11,7 @@ use axum::routing::get;
 use ordermgt_proto::order_management_server::OrderManagementServer;
 use ordermgt_proto::order_management_web_server::OrderManagementWebServer;
 use tokio_util::task::TaskTracker;
+use tonic::codec::CompressionEncoding;
 use tonic::service::LayerExt;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceBuilder};
@@ -45,6 +46,7 @@ pub struct App {
     metrics: Metrics,
     write_access: WriteAccess,
     limits: Limits,
+    compress_responses: bool,
     tls: Option<Tls>,
     websocket_calls: TaskTracker,
 }
@@ -84,6 +86,7 @@ impl App {
             metrics,
             write_access: WriteAccess::default(),
             limits: config.limits.clone(),
+            compress_responses: config.compress_responses,
             tls: None,
             websocket_calls: TaskTracker::new(),
         }
@@ -122,9 +125,21 @@ impl App {
 
     fn order_management(&self) -> OrderManagementServer<OrderService> {
         let max_message = self.limits.max_message_bytes;
-        OrderManagementServer::new(self.service.clone())
+        let server = OrderManagementServer::new(self.service.clone())
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message)
+            .accept_compressed(CompressionEncoding::Gzip);
+        // tonic gzips a response only for a client whose grpc-accept-encoding names gzip.
+        if self.compress_responses { server.send_compressed(CompressionEncoding::Gzip) } else { server }
+    }
+
+    fn order_management_web(&self) -> OrderManagementWebServer<OrderWebService> {
+        let max_message = self.limits.max_message_bytes;
+        let server = OrderManagementWebServer::new(self.web_service.clone())
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message)
+            .accept_compressed(CompressionEncoding::Gzip);
+        if self.compress_responses { server.send_compressed(CompressionEncoding::Gzip) } else { server }
     }
 
     #[expect(clippy::expect_used, reason = "reflection is built from our own compiled-in descriptors, once, at start")]
@@ -140,9 +155,7 @@ impl App {
             .into_inner();
         let max_message = self.limits.max_message_bytes;
         let order_management = self.order_management();
-        let order_management_web = OrderManagementWebServer::new(self.web_service.clone())
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
+        let order_management_web = self.order_management_web();
         let reflection = Reflection::new().expect("our own descriptors are valid");
         let calls = tonic::service::Routes::new(grpc.named_layer(order_management))
             .add_service(grpc.named_layer(order_management_web))

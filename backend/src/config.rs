@@ -73,6 +73,11 @@ pub struct Config {
     #[arg(long, env = "ORDERMGT_LOG_FORMAT", value_name = "FORMAT", default_value = "human")]
     pub log_format: LogFormat,
 
+    /// Gzip the responses of clients that accept it (`grpc-accept-encoding: gzip`). Requests
+    /// compressed with gzip are accepted either way.
+    #[arg(long, env = "ORDERMGT_COMPRESS_RESPONSES")]
+    pub compress_responses: bool,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -209,6 +214,7 @@ impl Default for Config {
             cache_bytes: DEFAULT_CACHE_BYTES,
             shutdown_grace: Duration::from_secs(10),
             log_format: LogFormat::Human,
+            compress_responses: false,
             limits: Limits::default(),
             security: Security::default(),
         }

@@ -1,9 +1,13 @@
 //! Connections to the server under test: native gRPC channels, one HTTP/2 connection each.
 
 use ordermgt_proto::order_management_client::OrderManagementClient;
+use tonic::codec::CompressionEncoding;
 use tonic::transport::{Channel, Endpoint};
 
 pub(crate) type Client = OrderManagementClient<Channel>;
+
+/// Whether tonic's clients gzip their requests and ask for gzipped responses (`--gzip`).
+pub(crate) static GZIP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// `count` clients, each on its own HTTP/2 connection.
 pub(crate) async fn clients(server: &str, count: usize) -> Result<Vec<Client>, String> {
@@ -16,7 +20,12 @@ pub(crate) async fn clients(server: &str, count: usize) -> Result<Vec<Client>, S
             .connect()
             .await
             .map_err(|error| format!("cannot reach {server}: {error}"))?;
-        clients.push(OrderManagementClient::new(channel).max_decoding_message_size(64 * 1024 * 1024));
+        let client = OrderManagementClient::new(channel).max_decoding_message_size(64 * 1024 * 1024);
+        clients.push(if GZIP.load(std::sync::atomic::Ordering::Relaxed) {
+            client.send_compressed(CompressionEncoding::Gzip).accept_compressed(CompressionEncoding::Gzip)
+        } else {
+            client
+        });
     }
     Ok(clients)
 }

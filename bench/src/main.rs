@@ -70,6 +70,10 @@ struct Args {
     /// idle-streams: how many streams to open and hold (the server serves 4,096 calls at once by default: --max-calls).
     #[arg(long, default_value_t = 4_000)]
     idle_streams: usize,
+    /// bidi, search, idle-streams (the scenarios on tonic's client): gzip requests and ask for
+    /// gzipped responses (which a server gives only if it compresses responses at all).
+    #[arg(long)]
+    gzip: bool,
     /// Which scenarios to run (all by default).
     #[arg(value_enum)]
     scenarios: Vec<Scenario>,
@@ -105,6 +109,7 @@ struct Server {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    connect::GZIP.store(args.gzip, std::sync::atomic::Ordering::Relaxed);
     match run(&args).await {
         Ok(rows) => {
             let comparison = compare::of(&rows, args.baseline.as_deref(), args.target);
