@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and the machine lacks; skips what is there.
 #   scripts/setup.sh          the build tools: make and cc (for jemalloc), the wasm target, trunk, the matching wasm-bindgen-cli
-#   scripts/setup.sh --test   also the test tools: rustfmt, clippy, Chromium + ChromeDriver, Firefox ESR, geckodriver
+#   scripts/setup.sh --test   also the test tools: rustfmt, clippy, Chromium + ChromeDriver, Firefox ESR, geckodriver,
+#                             Python's venv and Node.js with npm (for the clients of scripts/interop.sh)
 # Everything comes from the package registries (crates.io, Debian); nothing is downloaded from elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,10 @@ if [[ "${1:-}" == "--test" ]]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+    # The clients we did not write (scripts/interop.sh): grpcio in a virtualenv, grpc-js from npm.
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
     if ((${#missing[@]})); then
         say "installing ${missing[*]} from Debian"
         sudo_if_needed apt-get update -qq

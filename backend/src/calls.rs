@@ -186,6 +186,8 @@ struct Call {
     protocol: Protocol,
     started: Instant,
     metrics: Metrics,
+    /// Whether its end has been reported (a call dropped before that was cut short).
+    reported: bool,
 }
 
 impl Call {
@@ -207,6 +209,7 @@ impl Call {
             protocol: request.extensions().get::<Protocol>().copied().unwrap_or(Protocol::Grpc),
             started: Instant::now(),
             metrics,
+            reported: false,
         }
     }
 
@@ -217,7 +220,12 @@ impl Call {
         response.map(|body| ObservedBody { body, status, call: Some(self) })
     }
 
-    fn end(self, status: Option<Status>) {
+    fn end(mut self, status: Option<Status>) {
+        self.report(status);
+    }
+
+    fn report(&mut self, status: Option<Status>) {
+        self.reported = true;
         let took = self.started.elapsed();
         // A response that ends without a status, or is dropped before its
         // end, was cut short: the client went away.
@@ -235,6 +243,16 @@ impl Call {
                 tracing::warn!(method, peer, protocol, code, duration_ms, error, "call")
             }
             _ => tracing::info!(method, peer, protocol, code, duration_ms, error, "call"),
+        }
+    }
+}
+
+/// A call dropped before its answer began (its client reset the stream, or
+/// the connection was lost) is counted and logged as cut short.
+impl Drop for Call {
+    fn drop(&mut self) {
+        if !self.reported {
+            self.report(None);
         }
     }
 }

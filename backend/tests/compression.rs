@@ -20,7 +20,13 @@ use tonic::codec::CompressionEncoding::Gzip;
 use tonic::transport::Channel;
 
 fn order(id: &str) -> Order {
-    Order { id: id.into(), items: vec!["Zipped widget".into()], price: 3.5, destination: "Gzip, GZ".into(), ..Order::default() }
+    Order {
+        id: id.into(),
+        items: vec!["Zipped widget".into()],
+        price: 3.5,
+        destination: "Gzip, GZ".into(),
+        ..Order::default()
+    }
 }
 
 async fn gzip_client(server: &TestServer) -> OrderManagementClient<Channel> {

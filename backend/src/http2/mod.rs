@@ -201,7 +201,7 @@ async fn serve_stream(
     mut respond: SendResponse<Bytes>,
     (peer, peer_name): (SocketAddr, PeerName),
 ) {
-    let (router, metrics) = (shared.router.clone(), &shared.metrics);
+    let router = shared.router.clone();
     let Some(_open) = shared.open_calls.open() else {
         return refuse(shared, respond, peer).await;
     };
@@ -210,16 +210,27 @@ async fn serve_stream(
     parts.extensions.insert(peer_name);
     let (body, drain) = request_body::split(recv, &shared.budget);
     let request = Request::from_parts(parts, body);
-    let answer = async {
-        let response = match router.oneshot(request).await {
-            Ok(response) => response,
-            Err(infallible) => match infallible {},
-        };
-        response::send(&mut respond, response, &shared.budget).await
-    };
     let mut drain = std::pin::pin!(drain);
-    let mut answer = std::pin::pin!(answer);
     let mut drained = false;
+    // Until the answer begins, a client's reset drops the call at once, before
+    // it can read the end of its request as a half-close (see
+    // `request_body::stream_failed`); the call is counted Canceled.
+    let mut routed = std::pin::pin!(router.oneshot(request));
+    let response = loop {
+        tokio::select! {
+            biased;
+            reset = std::future::poll_fn(|cx| respond.poll_reset(cx)) => {
+                return report_answer(shared, peer, Err(response::reset_of(reset)));
+            }
+            () = &mut drain, if !drained => drained = true,
+            response = &mut routed => match response {
+                Ok(response) => break response,
+                Err(infallible) => match infallible {},
+            },
+        }
+    };
+    let answer = response::send(&mut respond, response, &shared.budget);
+    let mut answer = std::pin::pin!(answer);
     let sent = loop {
         tokio::select! {
             biased;
@@ -227,6 +238,12 @@ async fn serve_stream(
             sent = &mut answer => break sent,
         }
     };
+    report_answer(shared, peer, sent);
+}
+
+/// Logs and counts how the answer to a call ended, if not as it should.
+fn report_answer(shared: &Connection, peer: SocketAddr, sent: Result<(), response::Unsent>) {
+    let metrics = &shared.metrics;
     match sent {
         Ok(()) => {}
         Err(response::Unsent::Reset(reason)) => {

@@ -367,7 +367,15 @@ impl Drop for RequestBody {
 }
 
 /// The status a call hears when its request stream fails in h2 (reset by
-/// the client, or the connection lost): tonic's own reading of the reason.
+/// the client, or the connection lost): tonic's own reading of the reason,
+/// except for a client's CANCEL. tonic reads that as CANCELLED, and its
+/// decoder takes a CANCELLED request stream for one the client ended: an
+/// update would store the orders it had so far, processing would ship its
+/// partial batch. A cancellation is no half-close, so the call hears ABORTED.
+/// (The call is normally dropped first: `serve_stream` watches for resets.)
 fn stream_failed(error: h2::Error) -> Status {
+    if error.is_remote() && error.reason() == Some(h2::Reason::CANCEL) {
+        return Status::aborted("the client cancelled the call (RST_STREAM CANCEL) before it ended its request stream");
+    }
     Status::from_error(Box::new(error))
 }

@@ -151,7 +151,7 @@ where
     }
 }
 
-fn reset_of(reset: Result<Reason, h2::Error>) -> Unsent {
+pub(super) fn reset_of(reset: Result<Reason, h2::Error>) -> Unsent {
     match reset {
         Ok(reason) => Unsent::Reset(reason),
         Err(error) => Unsent::Stream(error),

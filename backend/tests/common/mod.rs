@@ -104,6 +104,51 @@ impl TestServer {
         OrderManagementClient::new(channel)
     }
 
+    /// What `/metrics` says of `name` (a series without labels), 0 if absent.
+    pub fn metric_value(&self, name: &str) -> f64 {
+        let text = self.app.metrics().encode();
+        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+    }
+
+    /// How many calls of `method` the server has begun (`grpc_server_started_total`).
+    pub fn started(&self, method: &str) -> u64 {
+        let method = format!("grpc_method=\"{method}\"");
+        let text = self.app.metrics().encode();
+        let lines =
+            text.lines().filter(|line| line.starts_with("grpc_server_started_total{") && line.contains(&method));
+        lines.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+    }
+
+    /// Waits, up to 10 s, for the server to begin a call of `method`.
+    pub async fn wait_for_started(&self, method: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.started(method) == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the server never began a {method} call");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// How many calls of `method` ended with `code` (`OK`, `Canceled`...), as `grpc_server_handled_total` counts them.
+    pub fn handled(&self, method: &str, code: &str) -> u64 {
+        let (method, code) = (format!("grpc_method=\"{method}\""), format!("grpc_code=\"{code}\""));
+        let text = self.app.metrics().encode();
+        let lines = text.lines().filter(|line| line.starts_with("grpc_server_handled_total{"));
+        let counts = lines.filter(|line| line.contains(&method) && line.contains(&code));
+        counts.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+    }
+
+    /// Waits, up to 10 s, for a call of `method` to be counted as ended with `code`.
+    pub async fn wait_for_handled(&self, method: &str, code: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.handled(method, code) == 0 {
+            let all = self.app.metrics().encode();
+            let counted: Vec<&str> =
+                all.lines().filter(|line| line.contains(method) && line.starts_with("grpc_server_handled")).collect();
+            assert!(tokio::time::Instant::now() < deadline, "no {method} call ended {code}; counted: {counted:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits, up to 10 s, for the count of open `processOrders` calls to become `expected`.
     pub async fn wait_for_open_streams(&self, expected: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
