@@ -5,6 +5,8 @@
 #   processOrders while reading, and again reading only once the server's windows are full;
 #   every id must come back shipped (interop/grpcio/frame_per_message.py);
 # - grpcio's reflection and health clients (interop/grpcio/reflection_health.py);
+# - grpcio again: every RPC, the error codes, a deadline, a cancellation, and gzip both ways
+#   (interop/grpcio/conformance.py);
 # - @grpc/grpc-js (npm): every RPC, the error codes, a deadline, a cancellation, health,
 #   reflection, and gzip both ways, the answers from a second server run with
 #   --compress-responses (interop/grpc-js/conformance.js).
@@ -64,6 +66,8 @@ compressing_address=$(listening_on "$data/compressing.log")
 status=0
 GENERATED_DIR="$work/generated" "$venv/bin/python" interop/grpcio/frame_per_message.py "$address" "$ids" || status=$?
 "$venv/bin/python" interop/grpcio/reflection_health.py "$address" || status=$?
+GENERATED_DIR="$work/generated" "$venv/bin/python" interop/grpcio/conformance.py "$address" "$compressing_address" ||
+    status=$?
 NODE_PATH="$js/node_modules" node interop/grpc-js/conformance.js "$address" "$compressing_address" || status=$?
 if grep -E 'WARN|ERROR' "$log" | grep -v 'listening beyond loopback' >&2; then
     echo "interop: the server logged warnings or errors (above)" >&2

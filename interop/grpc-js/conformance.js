@@ -108,13 +108,15 @@ async function everyRpc(client) {
   const expected = ["Mountain View, CA: 102 104", "San Jose, CA: 103", "rejected nope", "San Jose, CA: 105"];
   check(!error && JSON.stringify(summary) === JSON.stringify(expected), `processOrders ships by destination: ${JSON.stringify(summary)}`);
 
+  const current = await Promise.all(["102", "103"].map((id) => unary(client, "getOrder", { value: id })));
   const updated = await new Promise((resolve) => {
     const call = client.updateOrders((err, reply) => resolve({ error: err, reply }));
-    call.write(order("102", { description: "updated by grpc-js", destination: "Mountain View, CA" }));
-    call.write(order("103", { description: "updated by grpc-js", destination: "San Jose, CA" }));
+    for (const { reply } of current) call.write({ ...reply, description: "updated by grpc-js" });
     call.end();
   });
-  check(!updated.error && updated.reply.value === "Updated orders: 102, 103", `updateOrders: ${codeName(updated.error)} "${updated.reply && updated.reply.value}"`);
+  const stored = await unary(client, "getOrder", { value: "103" });
+  check(!updated.error && updated.reply.value === "Updated orders: 102, 103" && stored.reply.description === "updated by grpc-js",
+    `updateOrders replaces both: ${codeName(updated.error)} "${updated.reply && updated.reply.value}"`);
   const unknown = await new Promise((resolve) => {
     const call = client.updateOrders((err, reply) => resolve({ error: err, reply }));
     call.write(order("104", { description: "must not stick" }));
