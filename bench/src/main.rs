@@ -70,6 +70,9 @@ struct Args {
     /// idle-streams: how many streams to open and hold (the server serves 4,096 calls at once by default: --max-calls).
     #[arg(long, default_value_t = 4_000)]
     idle_streams: usize,
+    /// idle-websockets: how many WebSocket calls to open and hold (each holds a connection: --max-connections).
+    #[arg(long, default_value_t = 2_000)]
+    idle_websockets: usize,
     /// bidi, search, idle-streams (the scenarios on tonic's client): gzip requests and ask for
     /// gzipped responses (which a server gives only if it compresses responses at all).
     #[arg(long)]
@@ -95,6 +98,8 @@ enum Scenario {
     H2load,
     Search,
     IdleStreams,
+    /// WebSocket processOrders calls opened (metadata sent) and held idle: the server's memory per call.
+    IdleWebsockets,
     Websocket,
 }
 
@@ -173,6 +178,7 @@ enum Job {
     H2load,
     Search,
     IdleStreams,
+    IdleWebsockets,
 }
 
 async fn run(args: &Args) -> Result<Vec<Row>, String> {
@@ -185,6 +191,7 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
         Scenario::Add,
         Scenario::Search,
         Scenario::IdleStreams,
+        Scenario::IdleWebsockets,
     ];
     let chosen = if args.scenarios.is_empty() { &all[..] } else { &args.scenarios[..] };
     let servers = servers(args)?;
@@ -211,12 +218,14 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
             Scenario::H2load => jobs.push(Job::H2load),
             Scenario::Search => jobs.push(Job::Search),
             Scenario::IdleStreams => jobs.push(Job::IdleStreams),
+            Scenario::IdleWebsockets => jobs.push(Job::IdleWebsockets),
         }
     }
     let mut rows = Vec::new();
     for job in jobs {
         // Searches and idle streams add orders and hold memory: once per server is enough.
-        let rounds = if matches!(job, Job::Search | Job::IdleStreams) { 1 } else { args.rounds.max(1) };
+        let rounds =
+            if matches!(job, Job::Search | Job::IdleStreams | Job::IdleWebsockets) { 1 } else { args.rounds.max(1) };
         for round in 1..=rounds {
             for (server, ids) in servers.iter().zip(&known) {
                 eprintln!("ordermgt-bench: {job:?} on {} (round {round} of {rounds})", server.name);
@@ -265,6 +274,7 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
             let clients = connect::clients(url, 4).await?;
             search::run(url, &clients, search::Case { orders: args.search_orders }).await?
         }
+        Job::IdleWebsockets => vec![websocket::idle(url, args.idle_websockets, server.pid).await?],
         Job::IdleStreams => {
             let connections = per_100(args.idle_streams);
             let clients = connect::clients(url, connections).await?;

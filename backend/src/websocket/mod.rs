@@ -22,6 +22,11 @@ use crate::origin::OriginPolicy;
 /// frames around it (headers, trailers, window updates, pongs).
 const WRITE_BUFFER_SLACK: usize = 1024 * 1024;
 
+/// What each socket reads into at a time. tungstenite allocates its read
+/// buffer whole when the socket opens (128 KiB by default), which made an
+/// idle call cost about 150 KB; a larger message is read in more steps.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 mod call;
 
 /// What the WebSocket endpoint needs: where to run calls, who may open them,
@@ -75,7 +80,8 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     let limit = endpoint.max_message_bytes.saturating_mul(2).saturating_add(1024);
     // What waits to be written is bounded too: a client that sends pings and
     // never reads the pongs fills it, and its socket closes.
-    let socket = socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK));
+    let socket =
+        socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK)).read_buffer_size(READ_BUFFER_BYTES);
     socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
         call::serve(socket, endpoint.calls, path, peer, endpoint.budget).await;
         drop(open);

@@ -57,7 +57,7 @@ pub(crate) async fn run(clients: &[Client], case: Case) -> Result<Row, String> {
 }
 
 /// `VmRSS` of a process, from `/proc/PID/status`.
-fn resident_kib(pid: u32) -> Result<u64, String> {
+pub(crate) fn resident_kib(pid: u32) -> Result<u64, String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .map_err(|error| format!("/proc/{pid}/status: {error}"))?;
     status
