@@ -194,11 +194,16 @@ impl Abusers {
     }
 
     /// Connects on the abusers' runtime, so that the connection is theirs.
-    fn spawn_connection(
-        &self,
-        connect: impl Future<Output = OrderManagementClient<Channel>> + Send + 'static,
-    ) -> JoinHandle<OrderManagementClient<Channel>> {
+    fn spawn_connection<T: Send + 'static>(&self, connect: impl Future<Output = T> + Send + 'static) -> JoinHandle<T> {
         self.0.spawn(connect)
+    }
+
+    /// Keeps `socket` open until the abusers leave.
+    fn hold(&self, socket: TcpStream) {
+        self.0.spawn(async move {
+            let _open = socket;
+            std::future::pending::<()>().await;
+        });
     }
 
     /// A client on a connection of its own (made on the abusers' runtime).
@@ -342,4 +347,44 @@ async fn one_client_with_nearly_as_many_unread_calls_as_the_server_serves_stays_
     heavy.abused_to_the_full().await;
     let peak = heavy.serves_another_then_recovers(abusers, "one_client_with_many_calls").await;
     assert!(peak < 512, "one client's calls took the server to {peak} MiB");
+}
+
+/// Connections up to the cap (`--max-connections`, 4,096), each past its
+/// HTTP/2 preface and idle (what a connection costs outside the budget), and
+/// on one more the heavy abuse of one connection spending the budget: the
+/// server stays under half a gigabyte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_up_to_the_cap_with_the_budget_spent_stay_under_half_a_gigabyte() {
+    use tokio::io::AsyncWriteExt;
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let heavy = Heavy::start("at-the-cap").await;
+    let addr = heavy.addr();
+    let abusers = Abusers::new();
+    // 4,000 connections that say the preface and an empty SETTINGS, then nothing.
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    for _ in 0..40 {
+        let wave = (0..100).map(|_| {
+            abusers.spawn_connection(async move {
+                let mut tcp = TcpStream::connect(addr).await.expect("connect");
+                tcp.write_all(preface).await.expect("preface");
+                tcp
+            })
+        });
+        for connection in futures::future::join_all(wave).await {
+            abusers.hold(connection.expect("connected"));
+        }
+    }
+    let connection = abusers.client(&heavy.url).await;
+    let updates: Vec<_> = (0..4).map(|_| abusers.spawn(heavy_update(connection.clone()))).collect();
+    for update in updates {
+        update.await.expect("each update was refused");
+    }
+    for _ in 0..64 {
+        abusers.spawn(unread_search(connection.clone()));
+        abusers.spawn(unread_processing(connection.clone()));
+    }
+    let refused = heavy.abused_to_the_full().await;
+    let peak = heavy.serves_another_then_recovers(abusers, "connections_up_to_the_cap").await;
+    assert!(refused, "the budget refused no one");
+    assert!(peak < 512, "4,000 connections and a spent budget took the server to {peak} MiB");
 }
