@@ -386,7 +386,7 @@ impl Session {
         let known: Vec<String> =
             ids.iter().zip(&refusals).filter(|(_, refusal)| refusal.is_none()).map(|(id, _)| id.clone()).collect();
         let found = self.processor.store.get_many(&known).await?;
-        self.held.grow(found.iter().flatten().map(Order::weight).sum())?;
+        self.held.grow(found.iter().flatten().map(|order| order.weight()).sum())?;
         let mut found = found.into_iter();
         let mut outcomes = Vec::with_capacity(ids.len());
         for (id, refusal) in ids.into_iter().zip(refusals) {
@@ -394,7 +394,8 @@ impl Session {
                 outcomes.push(self.processor.reject(&crate::echo::cut(&id), reason));
                 continue;
             }
-            let Some(order) = found.next().flatten() else {
+            // Copied out of the store's share only now, its weight already held.
+            let Some(order) = found.next().flatten().map(Arc::unwrap_or_clone) else {
                 let reason = OrderError::NotFound { id: id.clone() }.to_string();
                 outcomes.push(self.processor.reject(&id, reason));
                 continue;
@@ -563,7 +564,7 @@ mod tests {
             self.lookups.fetch_add(1, Ordering::Relaxed);
             self.inner.get(id).await
         }
-        async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+        async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Arc<Order>>>, OrderError> {
             self.lookups.fetch_add(1, Ordering::Relaxed);
             self.inner.get_many(ids).await
         }

@@ -98,22 +98,22 @@ impl<S: OrderStore> OrderStore for CachedStore<S> {
         Ok(found)
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
-        let mut answers: Vec<Option<Option<Order>>> = Vec::with_capacity(ids.len());
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Arc<Order>>>, OrderError> {
+        let mut answers: Vec<Option<Option<Arc<Order>>>> = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
             let cached = self.cache.get(id.as_str());
             if cached.is_none() {
                 missing.push(id.clone());
             }
-            answers.push(cached.map(|entry| entry.map(|order| Order::clone(&order))));
+            answers.push(cached);
         }
         if missing.is_empty() {
             return Ok(answers.into_iter().map(Option::flatten).collect());
         }
         let seen = *self.writes();
         let found = self.inner.get_many(&missing).await?;
-        self.fill(seen, missing.iter().cloned().zip(found.iter().map(|order| order.clone().map(Arc::new))));
+        self.fill(seen, missing.iter().cloned().zip(found.iter().cloned()));
         let mut found = missing.into_iter().zip(found);
         Ok(answers
             .into_iter()
@@ -194,8 +194,8 @@ mod tests {
         store.get("102").await.expect("warm");
         store.replace_all(vec![changed.clone()]).await.expect("replace");
         assert_eq!(
-            store.get_many(&["102".into(), "200".into(), "0".into()]).await.expect("get_many")[0],
-            Some(changed)
+            store.get_many(&["102".into(), "200".into(), "0".into()]).await.expect("get_many")[0].as_deref(),
+            Some(&changed)
         );
     }
 
@@ -214,8 +214,13 @@ mod tests {
         let (store, _) = cached();
         store.get("103").await.expect("warm");
         let ids: Vec<String> = ["104", "103", "nope", "104"].map(String::from).to_vec();
-        let found: Vec<Option<String>> =
-            store.get_many(&ids).await.expect("get_many").into_iter().map(|order| order.map(|o| o.id)).collect();
+        let found: Vec<Option<String>> = store
+            .get_many(&ids)
+            .await
+            .expect("get_many")
+            .into_iter()
+            .map(|order| order.map(|o| o.id.clone()))
+            .collect();
         assert_eq!(found, [Some("104".into()), Some("103".into()), None, Some("104".into())]);
     }
 

@@ -62,9 +62,14 @@ impl OrderStore for MemoryStore {
         Ok(self.read().get(id).cloned())
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Arc<Order>>>, OrderError> {
         let orders = self.read();
-        Ok(ids.iter().map(|id| orders.get(id).cloned()).collect())
+        // One copy per order, whatever the times it is asked for.
+        let mut copied: std::collections::HashMap<&str, Option<Arc<Order>>> = std::collections::HashMap::new();
+        Ok(ids
+            .iter()
+            .map(|id| copied.entry(id.as_str()).or_insert_with(|| orders.get(id).cloned().map(Arc::new)).clone())
+            .collect())
     }
 
     fn search_pages(&self, query: &str) -> BoxStream<'static, Result<Vec<Order>, OrderError>> {

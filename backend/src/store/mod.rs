@@ -8,6 +8,8 @@ mod sql;
 mod sql_search;
 mod sql_writer;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 
@@ -33,8 +35,11 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
     async fn get(&self, id: &str) -> Result<Option<Order>, OrderError>;
 
     /// The orders with these ids, in the same order (`None` for an unknown
-    /// one), read at once: one query however many ids are asked for.
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError>;
+    /// one), read at once: one query however many ids are asked for. Shared,
+    /// not copied: an id asked twice, or an order the store already holds in
+    /// memory, costs no copy until the caller makes one (after it has counted
+    /// what it will hold against the server's budget).
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Arc<Order>>>, OrderError>;
 
     /// Every order with an item containing `query` (ignoring case), in id
     /// order, found a page at a time as the stream is read rather than

@@ -103,7 +103,7 @@ impl OrderStore for SqlStore {
         row.map(|row| order_from(&row)).transpose()
     }
 
-    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Order>>, OrderError> {
+    async fn get_many(&self, ids: &[String]) -> Result<Vec<Option<Arc<Order>>>, OrderError> {
         let mut found = std::collections::HashMap::with_capacity(ids.len());
         let _turn = self.bulk_read().await?;
         for chunk in ids.chunks(IDS_PER_QUERY) {
@@ -117,7 +117,7 @@ impl OrderStore for SqlStore {
                 .map_err(unavailable)?;
             for row in &rows {
                 let order = order_from(row)?;
-                found.insert(order.id.clone(), order);
+                found.insert(order.id.clone(), Arc::new(order));
             }
         }
         // An id asked twice gets its order twice.

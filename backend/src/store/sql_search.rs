@@ -17,6 +17,8 @@
 //! once, and one that exists throughout exactly once. The database's filter
 //! is checked again by [`Order::matches`], whose rules are the contract.
 
+use std::sync::Arc;
+
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::OrderStore;
@@ -27,8 +29,10 @@ use crate::order::Order;
 /// Most rows a search reads per query.
 const PAGE: i64 = 256;
 /// Rows of the first query; each next one reads up to twice as many while
-/// pages stay under [`PAGE_BYTES`], and fewer once they do not.
-const FIRST_PAGE: i64 = 16;
+/// pages stay under [`PAGE_BYTES`], and fewer once they do not. Small: until
+/// the first page is read, how large the orders are is not known, and a page
+/// is read whole before the budget can refuse it.
+const FIRST_PAGE: i64 = 4;
 /// About the most bytes of orders a search holds at once: pages are sized to
 /// it, so a table of megabyte orders costs a search what small ones do.
 const PAGE_BYTES: usize = 1024 * 1024;
@@ -85,7 +89,8 @@ async fn few_or_pages(store: SqlStore, query: String) -> BoxStream<'static, Resu
                     let (store, query) = (store.clone(), query.clone());
                     async move {
                         let found = store.get_many(&chunk).await?;
-                        Ok(found.into_iter().flatten().filter(|order| order.matches(&query)).collect())
+                        let matching = found.into_iter().flatten().filter(|order| order.matches(&query));
+                        Ok(matching.map(Arc::unwrap_or_clone).collect())
                     }
                 })
                 .boxed()
@@ -223,7 +228,7 @@ mod tests {
 
     #[test]
     fn pages_grow_while_light_and_shrink_to_a_megabyte_when_heavy() {
-        assert_eq!(next_limit(FIRST_PAGE, 16 * 200), 32, "small orders: doubled");
+        assert_eq!(next_limit(FIRST_PAGE, 4 * 200), 8, "small orders: doubled");
         assert_eq!(next_limit(PAGE, 256 * 200), PAGE, "never past PAGE");
         assert_eq!(next_limit(16, 16 * 1024 * 1024), 1, "megabyte orders: one a query");
         assert_eq!(next_limit(64, 2 * 1024 * 1024), 32, "two megabytes in 64 rows: half as many");
