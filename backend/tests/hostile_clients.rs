@@ -316,6 +316,26 @@ fn a_websocket_call_that_does_not_read_holds_megabytes_not_the_whole_window() {
     assert!(peak < 300, "the server held {peak} MiB at its peak");
 }
 
+/// A call that pings in a burst past what it may, reading nothing: it ends
+/// RESOURCE_EXHAUSTED naming the pings, and the socket closes 1008.
+#[tokio::test]
+async fn a_websocket_call_that_pings_past_its_allowance_ends_resource_exhausted() {
+    use futures::SinkExt;
+    let server = spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS_ORDERS, &[]).await;
+    for _ in 0..100 {
+        let ping = tokio_tungstenite::tungstenite::Message::Ping(vec![0u8; 125].into());
+        if call.socket.send(ping).await.is_err() {
+            break;
+        }
+    }
+    let answer: Answer =
+        tokio::time::timeout(Duration::from_secs(30), call.answer()).await.expect("the server ends the call");
+    assert_eq!(answer.status(), Some("8"), "{answer:?}");
+    assert!(answer.message().contains("pings"), "{answer:?}");
+    assert_eq!(answer.close_code, Some(1008), "{answer:?}");
+}
+
 /// 4 million pings whose pongs the client never reads (about 500 MB of
 /// pongs): the server keeps at most its write buffer of them, or closes.
 #[test]

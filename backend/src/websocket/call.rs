@@ -114,7 +114,8 @@ async fn run(
     peer: Option<ConnectInfo<SocketAddr>>,
     budget: &Budget,
 ) -> Option<Ending> {
-    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, next_frame(incoming)).await {
+    let mut pings = Pings::default();
+    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, next_frame(incoming, &mut pings)).await {
         Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
         Ok(Ok(None)) => return Some(Ending::Cancelled),
         Ok(Ok(Some(_))) => {
@@ -144,7 +145,7 @@ async fn run(
     }
     let window = Semaphore::new(INITIAL_WINDOW as usize);
     tokio::select! {
-        ending = read_requests(incoming, requests, &window, &unread) => Some(ending),
+        ending = read_requests(incoming, requests, (&window, &unread), pings) => Some(ending),
         () = respond(calls.oneshot(request), (out, output), &window) => None,
     }
 }
@@ -179,12 +180,12 @@ fn request_body(
 async fn read_requests(
     incoming: &mut SplitStream<WebSocket>,
     requests: Requests,
-    window: &Semaphore,
-    unread: &Mutex<Held>,
+    (window, unread): (&Semaphore, &Mutex<Held>),
+    mut pings: Pings,
 ) -> Ending {
     let mut requests = Some(requests);
     let ending = loop {
-        let frame = match next_frame(incoming).await {
+        let frame = match next_frame(incoming, &mut pings).await {
             Ok(Some(frame)) => frame,
             Ok(None) => break Ending::Cancelled,
             Err(status) => break Ending::ProtocolError(status),
@@ -218,6 +219,8 @@ async fn read_requests(
             Frame::EndOfStream if requests.is_some() => requests = None,
             Frame::EndOfStream => break protocol_error("end of stream twice"),
             Frame::WindowUpdate(more) => {
+                // The client reads what it is sent, its pongs among them.
+                pings.reading();
                 // As in HTTP/2, a window may not grow past 2^31 - 1.
                 let room = MAX_WINDOW - window.available_permits().min(MAX_WINDOW);
                 match usize::try_from(more) {
@@ -236,6 +239,49 @@ async fn read_requests(
     ending
 }
 
+/// The pings a call answers: tungstenite queues a pong for each, and a
+/// client that pings without reading would have them pile up in the
+/// socket's write buffer, outside the server's budget. A call may ping
+/// [`PING_BURST`] times, and once a second after that; each window update
+/// (the client reading what it is sent) restores the burst. Past that the
+/// call ends RESOURCE_EXHAUSTED. Browsers never ping from a page.
+#[derive(Debug)]
+struct Pings {
+    left: u32,
+    since: tokio::time::Instant,
+}
+
+/// Pings a call may send at once: their pongs fit a call's allowance.
+const PING_BURST: u32 = 32;
+
+impl Default for Pings {
+    fn default() -> Self {
+        Self { left: PING_BURST, since: tokio::time::Instant::now() }
+    }
+}
+
+impl Pings {
+    /// One more ping answered, or the status that ends the call.
+    fn answered(&mut self) -> Result<(), Status> {
+        let earned = u32::try_from(self.since.elapsed().as_secs()).unwrap_or(u32::MAX);
+        if earned > 0 {
+            self.left = self.left.saturating_add(earned).min(PING_BURST);
+            self.since = tokio::time::Instant::now();
+        }
+        self.left = self.left.checked_sub(1).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "grpc-ws: more than {PING_BURST} pings, and more than one a second, from a client that reads no \
+                 replies: their pongs would pile up"
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn reading(&mut self) {
+        self.left = PING_BURST;
+    }
+}
+
 fn lock(unread: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
     // A holder's count stays consistent even if a panic poisoned the lock.
     unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -246,11 +292,15 @@ fn protocol_error(problem: &str) -> Ending {
 }
 
 /// The next frame, `None` when the socket closes or breaks.
-async fn next_frame(incoming: &mut SplitStream<WebSocket>) -> Result<Option<Frame>, Status> {
+async fn next_frame(incoming: &mut SplitStream<WebSocket>, pings: &mut Pings) -> Result<Option<Frame>, Status> {
     loop {
         return match incoming.next().await {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Ok(None),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Ping(_))) => {
+                pings.answered()?;
+                continue;
+            }
+            Some(Ok(Message::Pong(_))) => continue,
             Some(Ok(Message::Text(_))) => Err(Status::internal("grpc-ws: frames are binary messages, not text")),
             Some(Ok(Message::Binary(bytes))) => Frame::decode(&bytes)
                 .map(Some)
@@ -402,6 +452,26 @@ fn headers_message(headers: &HeaderMap) -> Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_pings_in_a_burst_then_once_a_second_and_reading_restores_the_burst() {
+        let mut pings = Pings::default();
+        for _ in 0..PING_BURST {
+            pings.answered().expect("within the burst");
+        }
+        let refused = pings.answered().expect_err("past the burst");
+        assert_eq!(refused.code(), Code::ResourceExhausted);
+        assert!(refused.message().contains("pings"), "{}", refused.message());
+        tokio::time::advance(std::time::Duration::from_secs(3)).await;
+        for _ in 0..3 {
+            pings.answered().expect("one a second");
+        }
+        assert!(pings.answered().is_err(), "no more than one a second");
+        pings.reading();
+        for _ in 0..PING_BURST {
+            pings.answered().expect("the burst again once the client reads");
+        }
+    }
 
     #[test]
     fn transport_headers_are_replaced_and_metadata_kept() {
