@@ -69,15 +69,19 @@ const READS: [&str; 10] = [
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ];
 
+/// The encoded descriptors of every service the server serves: the order
+/// services, health, and reflection (both versions). Reflection describes them.
+pub(crate) const SERVED_DESCRIPTOR_SETS: [&[u8]; 4] = [
+    ordermgt_proto::FILE_DESCRIPTOR_SET,
+    tonic_health::pb::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+];
+
 #[expect(clippy::expect_used, reason = "the descriptors are compiled in: they decode, or no build of the server works")]
 static CATALOG: LazyLock<HashMap<String, Method>> = LazyLock::new(|| {
     let mut methods = HashMap::new();
-    for encoded in [
-        ordermgt_proto::FILE_DESCRIPTOR_SET,
-        tonic_health::pb::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-    ] {
+    for encoded in SERVED_DESCRIPTOR_SETS {
         let set = FileDescriptorSet::decode(encoded).expect("the compiled-in descriptors decode");
         for file in set.file {
             for service in &file.service {

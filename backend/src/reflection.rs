@@ -37,12 +37,7 @@ impl Reflection {
     /// Reflection over the descriptors compiled into the server.
     pub(crate) fn new() -> Result<Self, DescriptorError> {
         let mut pool = DescriptorPool::new();
-        for set in [
-            ordermgt_proto::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ] {
+        for set in crate::methods::SERVED_DESCRIPTOR_SETS {
             pool.decode_file_descriptor_set(set)?;
         }
         Ok(Self { pool })

@@ -220,6 +220,23 @@ impl Abusers {
         self.0.spawn(async move { client(&url).await }).await.expect("connect")
     }
 
+    /// On one connection of its own: 4 updates of 600 MB at once; then 64
+    /// processing streams and 64 searches that never read (each would hold
+    /// up to 16 megabyte orders, about 2 GB in all). (Not all at once: the
+    /// ids the processing streams leave unread fill the connection's window,
+    /// and the updates' orders would wait behind them.)
+    async fn hold_all_one_connection_can(&self, url: &str) {
+        let connection = self.client(url).await;
+        let updates: Vec<_> = (0..4).map(|_| self.spawn(heavy_update(connection.clone()))).collect();
+        for update in updates {
+            update.await.expect("each update was refused");
+        }
+        for _ in 0..64 {
+            self.spawn(unread_search(connection.clone()));
+            self.spawn(unread_processing(connection.clone()));
+        }
+    }
+
     fn leave(self) {
         self.0.shutdown_background();
     }
@@ -230,21 +247,7 @@ async fn one_client_on_one_connection_cannot_take_the_server_past_half_a_gigabyt
     let _alone = ONE_AT_A_TIME.lock().await;
     let heavy = Heavy::start("one-connection").await;
     let abusers = Abusers::new();
-    let connection = abusers.client(&heavy.url).await;
-    // 4 updates of 600 MB at once; then 64 processing streams and 64
-    // searches that never read (each would hold up to 16 megabyte orders,
-    // about 2 GB in all). (Not all at once: the ids the processing streams
-    // leave unread fill the connection's window, and the updates' orders
-    // would wait behind them.)
-    let updates: Vec<_> = (0..4).map(|_| abusers.spawn(heavy_update(connection.clone()))).collect();
-    for update in updates {
-        update.await.expect("each update was refused");
-    }
-    for _ in 0..64 {
-        abusers.spawn(unread_search(connection.clone()));
-        abusers.spawn(unread_processing(connection.clone()));
-    }
-    // Once the budget has refused someone, everyone holds what they can.
+    abusers.hold_all_one_connection_can(&heavy.url).await;
     let refused = heavy.abused_to_the_full().await;
     let peak = heavy.serves_another_then_recovers(abusers, "one_client_on_one_connection").await;
     assert!(refused, "the budget refused no one (its searches and processing would hold about 2 GB)");
@@ -382,15 +385,7 @@ async fn connections_up_to_the_cap_with_the_budget_spent_stay_under_half_a_gigab
             abusers.hold(connection.expect("connected"));
         }
     }
-    let connection = abusers.client(&heavy.url).await;
-    let updates: Vec<_> = (0..4).map(|_| abusers.spawn(heavy_update(connection.clone()))).collect();
-    for update in updates {
-        update.await.expect("each update was refused");
-    }
-    for _ in 0..64 {
-        abusers.spawn(unread_search(connection.clone()));
-        abusers.spawn(unread_processing(connection.clone()));
-    }
+    abusers.hold_all_one_connection_can(&heavy.url).await;
     let refused = heavy.abused_to_the_full().await;
     let peak = heavy.serves_another_then_recovers(abusers, "connections_up_to_the_cap").await;
     assert!(refused, "the budget refused no one");
