@@ -11,6 +11,10 @@ pub(crate) struct OrderText {
     pub(crate) description: String,
     pub(crate) price: String,
     pub(crate) destination: String,
+    /// The order an update draft was made from: a field whose text is still
+    /// what the draft showed goes back exactly as it was loaded (items that
+    /// hold commas, a price such as 19.999), not as its text parses.
+    pub(crate) loaded: Option<Order>,
 }
 
 /// One field of an `OrderText`.
@@ -32,6 +36,7 @@ impl OrderText {
             description: order.description.clone(),
             price: crate::format::price(order.price),
             destination: order.destination.clone(),
+            loaded: Some(order.clone()),
         }
     }
 
@@ -79,14 +84,30 @@ pub(crate) fn price(text: &str) -> Result<f32, String> {
     }
 }
 
-/// The order the user typed, or what is wrong with it in words.
+/// The order the user typed, or what is wrong with it in words. In an
+/// update draft, each field left as the draft showed it is the loaded value.
 pub(crate) fn order(text: &OrderText, separator: ItemsSeparator) -> Result<Order, String> {
+    let loaded = text.loaded.as_ref();
+    let kept = |typed: &str, shown: &dyn Fn(&Order) -> String| loaded.filter(|order| shown(order) == typed);
+    let trimmed = |typed: &str| typed.trim().to_string();
     Ok(Order {
-        id: text.id.trim().to_string(),
-        items: items(&text.items, separator),
-        description: text.description.trim().to_string(),
-        price: price(&text.price)?,
-        destination: text.destination.trim().to_string(),
+        id: trimmed(&text.id),
+        items: match kept(&text.items, &|order| crate::format::joined(&order.items)) {
+            Some(order) => order.items.clone(),
+            None => items(&text.items, separator),
+        },
+        description: match kept(&text.description, &|order| order.description.clone()) {
+            Some(order) => order.description.clone(),
+            None => trimmed(&text.description),
+        },
+        price: match kept(&text.price, &|order| crate::format::price(order.price)) {
+            Some(order) => order.price,
+            None => price(&text.price)?,
+        },
+        destination: match kept(&text.destination, &|order| order.destination.clone()) {
+            Some(order) => order.destination.clone(),
+            None => trimmed(&text.destination),
+        },
     })
 }
 
@@ -134,6 +155,7 @@ mod tests {
             description: " gift ".into(),
             price: "2300".into(),
             destination: "San Jose, CA ".into(),
+            loaded: None,
         };
         let order = order(&text, ItemsSeparator::Lines).expect("valid");
         assert_eq!(order.id, "101");
@@ -158,6 +180,39 @@ mod tests {
         assert_eq!(self::order(&text, ItemsSeparator::Commas), Ok(order));
         text.set(OrderField::Price, "1700".into());
         assert_eq!(text.price, "1700");
+    }
+
+    #[test]
+    fn fields_left_as_the_draft_showed_them_go_back_exactly_as_loaded() {
+        for price in [0.1, 19.999, 1e7, 1800.0] {
+            let loaded = Order {
+                id: "107".into(),
+                items: vec!["Cable, USB-C".into(), "Ünïcødé \"quoted\"".into(), " padded ".into()],
+                description: " as stored ".into(),
+                price,
+                destination: "Zürich, CH".into(),
+            };
+            let mut text = OrderText::from_order(&loaded);
+            text.set(OrderField::Description, "a new description".into());
+            let updated = order(&text, ItemsSeparator::Commas).expect("valid");
+            assert_eq!(updated.items, loaded.items, "items, untouched, with a comma in one");
+            assert_eq!(updated.price.to_bits(), price.to_bits(), "the price {price}, untouched");
+            assert_eq!(updated.destination, loaded.destination);
+            assert_eq!(updated.description, "a new description");
+            // Nothing touched: the very order that was loaded.
+            assert_eq!(order(&OrderText::from_order(&loaded), ItemsSeparator::Commas), Ok(loaded));
+        }
+    }
+
+    #[test]
+    fn a_field_that_was_edited_is_parsed_from_what_was_typed() {
+        let loaded = Order { id: "102".into(), items: vec!["A".into()], price: 19.999, ..Order::default() };
+        let mut text = OrderText::from_order(&loaded);
+        text.set(OrderField::Price, "20".into());
+        text.set(OrderField::Items, "A, B".into());
+        let updated = order(&text, ItemsSeparator::Commas).expect("valid");
+        assert_eq!(updated.price, 20.0);
+        assert_eq!(updated.items, ["A", "B"]);
     }
 
     #[test]
