@@ -149,10 +149,20 @@ impl Reflection {
     }
 
     /// Answers each request of `requests` in turn, in one stream that ends
-    /// when they do (or with their error).
-    fn answers(&self, requests: Streaming<ServerReflectionRequest>) -> Answers<ServerReflectionResponse> {
+    /// when they do (or with their error): `read` makes each a v1 request,
+    /// `write` each v1 answer one of the caller's version.
+    fn answers<Q, A>(
+        &self,
+        requests: Streaming<Q>,
+        read: fn(Q) -> Result<ServerReflectionRequest, Status>,
+        write: fn(ServerReflectionResponse) -> Result<A, Status>,
+    ) -> Answers<A>
+    where
+        Q: Send + 'static,
+        A: Send + 'static,
+    {
         let (reflection, mut sent) = (self.clone(), HashSet::new());
-        Box::pin(requests.map(move |request| Ok(reflection.answer(request?, &mut sent))))
+        Box::pin(requests.map(move |request| write(reflection.answer(read(request?)?, &mut sent))))
     }
 }
 
@@ -183,7 +193,7 @@ impl v1::server_reflection_server::ServerReflection for Reflection {
         &self,
         request: Request<Streaming<ServerReflectionRequest>>,
     ) -> Result<Response<Self::ServerReflectionInfoStream>, Status> {
-        Ok(Response::new(self.answers(request.into_inner())))
+        Ok(Response::new(self.answers(request.into_inner(), Ok, Ok)))
     }
 }
 
@@ -197,12 +207,9 @@ impl v1alpha::server_reflection_server::ServerReflection for Reflection {
         &self,
         request: Request<Streaming<v1alpha::ServerReflectionRequest>>,
     ) -> Result<Response<Self::ServerReflectionInfoStream>, Status> {
-        let (reflection, mut sent) = (self.clone(), HashSet::new());
-        let answers = request.into_inner().map(move |request| {
-            let answer = reflection.answer(same_message(&request?)?, &mut sent);
-            same_message(&answer)
-        });
-        Ok(Response::new(Box::pin(answers)))
+        let answers =
+            self.answers(request.into_inner(), |request| same_message(&request), |answer| same_message(&answer));
+        Ok(Response::new(answers))
     }
 }
 

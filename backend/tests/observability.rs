@@ -4,6 +4,7 @@
 mod common;
 
 use common::grpc_web::{self, Encoding};
+use common::sample;
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -15,11 +16,6 @@ async fn scrape(server: &common::TestServer) -> String {
     let content_type = response.headers()["content-type"].to_str().expect("ascii").to_string();
     assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
     String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8")
-}
-
-/// The value of the sample line that starts with `series`.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }
 
 #[tokio::test]

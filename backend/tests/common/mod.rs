@@ -106,17 +106,20 @@ impl TestServer {
 
     /// What `/metrics` says of `name` (a series without labels), 0 if absent.
     pub fn metric_value(&self, name: &str) -> f64 {
-        let text = self.app.metrics().encode();
-        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+        sample(&self.app.metrics().encode(), name).unwrap_or(0.0)
+    }
+
+    /// The sum of the `series` counters whose labels include every one of `labels`.
+    fn counted(&self, series: &str, labels: &[String]) -> u64 {
+        let (text, open) = (self.app.metrics().encode(), format!("{series}{{"));
+        let lines =
+            text.lines().filter(|line| line.starts_with(&open) && labels.iter().all(|label| line.contains(label)));
+        lines.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
     }
 
     /// How many calls of `method` the server has begun (`grpc_server_started_total`).
     pub fn started(&self, method: &str) -> u64 {
-        let method = format!("grpc_method=\"{method}\"");
-        let text = self.app.metrics().encode();
-        let lines =
-            text.lines().filter(|line| line.starts_with("grpc_server_started_total{") && line.contains(&method));
-        lines.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+        self.counted("grpc_server_started_total", &[format!("grpc_method=\"{method}\"")])
     }
 
     /// Waits, up to 10 s, for the server to begin a call of `method`.
@@ -130,11 +133,8 @@ impl TestServer {
 
     /// How many calls of `method` ended with `code` (`OK`, `Canceled`...), as `grpc_server_handled_total` counts them.
     pub fn handled(&self, method: &str, code: &str) -> u64 {
-        let (method, code) = (format!("grpc_method=\"{method}\""), format!("grpc_code=\"{code}\""));
-        let text = self.app.metrics().encode();
-        let lines = text.lines().filter(|line| line.starts_with("grpc_server_handled_total{"));
-        let counts = lines.filter(|line| line.contains(&method) && line.contains(&code));
-        counts.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>() as u64
+        let labels = [format!("grpc_method=\"{method}\""), format!("grpc_code=\"{code}\"")];
+        self.counted("grpc_server_handled_total", &labels)
     }
 
     /// Waits, up to 10 s, for a call of `method` to be counted as ended with `code`.
@@ -192,7 +192,10 @@ pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
     let mut response = Vec::new();
     tcp.read_to_end(&mut response).await.expect("read");
     let text = String::from_utf8_lossy(&response);
-    text.lines()
-        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    sample(&text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// The value of `series` (a metric's name and any labels) in an exposition of `/metrics`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }

@@ -89,35 +89,24 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
 /// reads what they cost the server in resident memory.
 pub(crate) async fn idle(server: &str, calls: usize, server_pid: Option<u32>) -> Result<Row, String> {
     let (url, origin) = endpoint(server)?;
-    let before = server_pid.map(super::idle::resident_kib).transpose()?;
-    let mut held = Vec::with_capacity(calls);
-    for wave in (0..calls).collect::<Vec<_>>().chunks(OPENING_WAVE) {
-        let opening = wave.iter().map(|_| async {
-            let mut socket = open(&url, &origin).await?;
-            let headers = Message::Binary(Frame::Headers(http::HeaderMap::new()).encode().into());
-            socket.send(headers).await.map_err(|error| format!("metadata: {error}"))?;
-            Ok::<_, String>(socket)
-        });
-        for socket in futures::future::join_all(opening).await {
-            held.push(socket?);
+    let open = async {
+        let mut held = Vec::with_capacity(calls);
+        for wave in (0..calls).collect::<Vec<_>>().chunks(OPENING_WAVE) {
+            let opening = wave.iter().map(|_| async {
+                let mut socket = open(&url, &origin).await?;
+                let headers = Message::Binary(Frame::Headers(http::HeaderMap::new()).encode().into());
+                socket.send(headers).await.map_err(|error| format!("metadata: {error}"))?;
+                Ok::<_, String>(socket)
+            });
+            for socket in futures::future::join_all(opening).await {
+                held.push(socket?);
+            }
         }
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = server_pid.map(super::idle::resident_kib).transpose()?;
-    let opened = held.len();
-    drop(held);
-    let mut row = Row::new("idle-websockets", format!("calls={calls} (one WebSocket each)")).with(
-        "calls held",
-        opened as f64,
-        "",
-    );
-    if let (Some(before), Some(after)) = (before, after) {
-        row = row
-            .with("server RSS before", before as f64, "KiB")
-            .with("server RSS with calls", after as f64, "KiB")
-            .with("per call", after.saturating_sub(before) as f64 / opened.max(1) as f64, "KiB");
-    }
-    Ok(row)
+        Ok(held)
+    };
+    let described = format!("calls={calls} (one WebSocket each)");
+    let names = ["calls held", "server RSS with calls", "per call"];
+    super::idle::resident_cost("idle-websockets", described, names, server_pid, open).await
 }
 
 /// The WebSocket URL of processOrders on `server`, and the Origin a page served by it sends.
