@@ -1,13 +1,16 @@
-//! The bytes of client data the server holds at once, bounded as a whole.
+//! The bytes of client data the server holds at once, bounded as a whole
+//! and per connection.
 //!
 //! Each call has byte limits of its own (an update's 64 MiB, a WebSocket
 //! call's read-ahead), but a client may open many calls on many connections.
 //! The budget bounds their sum: the orders an update gathers, the orders
 //! looked up for processing and not yet shipped, the search pages not yet
-//! sent, the WebSocket messages not yet read. A call that would take the
-//! server past it fails with RESOURCE_EXHAUSTED naming `--max-held-bytes`;
-//! the calls already holding bytes go on, and each gives its bytes back when
-//! its [`Held`] is dropped, however the call ends.
+//! sent, the WebSocket messages not yet read. Each connection draws on a
+//! [`Budget::share`] of it, so that one connection cannot spend it all and
+//! leave other clients none. A call that would take its connection or the
+//! server past a limit fails with RESOURCE_EXHAUSTED naming the flag; the
+//! calls already holding bytes go on, and each gives its bytes back when its
+//! [`Held`] is dropped, however the call ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +28,7 @@ pub fn beyond_allowance(held: usize) -> usize {
     held.saturating_sub(CALL_ALLOWANCE)
 }
 
-/// The server-wide budget; clones share it.
+/// The server-wide budget, or one connection's share of it; clones share it.
 #[derive(Debug, Clone)]
 pub struct Budget(Arc<Inner>);
 
@@ -34,21 +37,41 @@ struct Inner {
     limit: usize,
     held: AtomicUsize,
     metrics: Metrics,
+    /// The budget a share draws on as well; `None` for the server's own.
+    whole: Option<Budget>,
 }
 
-/// The budget would be spent: the call asking for more must give up.
+/// A limit would be passed: the call asking for more must give up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the server already holds {limit_mib} MiB of client data, as much as it may (--max-held-bytes): try again later"
-)]
-pub struct Spent {
-    pub limit_mib: usize,
+pub enum Spent {
+    #[error(
+        "the server already holds {limit_mib} MiB of client data, as much as it may (--max-held-bytes): try again later"
+    )]
+    Server { limit_mib: usize },
+    #[error(
+        "this connection already holds {limit_mib} MiB of client data, as much as one connection may \
+         (--max-held-bytes-per-connection): end or read its other calls, or try again later"
+    )]
+    Connection { limit_mib: usize },
 }
 
 impl Budget {
     /// A budget of `limit` bytes, reported in `metrics`.
     pub fn new(limit: usize, metrics: Metrics) -> Self {
-        Self(Arc::new(Inner { limit, held: AtomicUsize::new(0), metrics }))
+        Self(Arc::new(Inner { limit, held: AtomicUsize::new(0), metrics, whole: None }))
+    }
+
+    /// One connection's share: at most `limit` bytes, and those only while
+    /// this budget has them too.
+    pub fn share(&self, limit: usize) -> Self {
+        let metrics = self.0.metrics.clone();
+        Self(Arc::new(Inner { limit, held: AtomicUsize::new(0), metrics, whole: Some(self.clone()) }))
+    }
+
+    /// What a call draws on: the share of the connection it came on (the
+    /// server puts it in each request's extensions), else this budget.
+    pub fn for_call(&self, extensions: &http::Extensions) -> Budget {
+        extensions.get::<Budget>().cloned().unwrap_or_else(|| self.clone())
     }
 
     /// A budget that is never spent (for tests and library users who bound memory otherwise).
@@ -74,23 +97,32 @@ impl Budget {
     }
 
     fn reserve(&self, bytes: usize) -> Result<(), Spent> {
-        let Inner { limit, held, metrics } = &*self.0;
+        let Inner { limit, held, metrics, whole } = &*self.0;
         let within = |now: usize| now.checked_add(bytes).filter(|after| after <= limit);
-        match held.fetch_update(Ordering::AcqRel, Ordering::Acquire, within) {
-            Ok(_) => {
-                metrics.held_bytes_changed(bytes, 0);
-                Ok(())
-            }
-            Err(_) => {
-                metrics.held_bytes_refused();
-                Err(Spent { limit_mib: limit >> 20 })
+        if held.fetch_update(Ordering::AcqRel, Ordering::Acquire, within).is_err() {
+            metrics.held_bytes_refused();
+            let limit_mib = limit >> 20;
+            return Err(if whole.is_some() { Spent::Connection { limit_mib } } else { Spent::Server { limit_mib } });
+        }
+        match whole {
+            // The server's gauge counts each byte once, where it is held in the whole.
+            None => metrics.held_bytes_changed(bytes, 0),
+            Some(whole) => {
+                if let Err(spent) = whole.reserve(bytes) {
+                    held.fetch_sub(bytes, Ordering::AcqRel);
+                    return Err(spent);
+                }
             }
         }
+        Ok(())
     }
 
     fn release(&self, bytes: usize) {
         self.0.held.fetch_sub(bytes, Ordering::AcqRel);
-        self.0.metrics.held_bytes_changed(0, bytes);
+        match &self.0.whole {
+            None => self.0.metrics.held_bytes_changed(0, bytes),
+            Some(whole) => whole.release(bytes),
+        }
     }
 }
 
@@ -148,7 +180,7 @@ mod tests {
     fn bytes_are_refused_past_the_limit_and_come_back_when_dropped() {
         let budget = Budget::new(3 << 20, Metrics::default());
         let first = budget.take(2 << 20).expect("within the limit");
-        assert_eq!(budget.take((1 << 20) + 1).map(|_| ()), Err(Spent { limit_mib: 3 }));
+        assert_eq!(budget.take((1 << 20) + 1).map(|_| ()), Err(Spent::Server { limit_mib: 3 }));
         let second = budget.take(1 << 20).expect("exactly the limit");
         assert_eq!(budget.held(), 3 << 20);
         drop(first);
@@ -180,13 +212,49 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_spends_only_its_share_and_leaves_the_rest_to_others() {
+        let server = Budget::new(8 << 20, Metrics::default());
+        let (greedy, other) = (server.share(4 << 20), server.share(4 << 20));
+        let mut held = greedy.take(3 << 20).expect("within the share");
+        assert_eq!(held.grow(2 << 20), Err(Spent::Connection { limit_mib: 4 }), "past its share");
+        assert_eq!(
+            (held.bytes(), greedy.held(), server.held()),
+            (3 << 20, 3 << 20, 3 << 20),
+            "a refusal takes nothing"
+        );
+        let theirs = other.take(4 << 20).expect("another connection's share is whole");
+        assert_eq!(server.held(), 7 << 20);
+        drop((held, theirs));
+        assert_eq!((greedy.held(), other.held(), server.held()), (0, 0, 0));
+    }
+
+    #[test]
+    fn shares_that_add_up_past_the_whole_are_refused_by_the_server_and_keep_nothing() {
+        let server = Budget::new(5 << 20, Metrics::default());
+        let (first, second) = (server.share(4 << 20), server.share(4 << 20));
+        let _held = first.take(3 << 20).expect("within both");
+        assert_eq!(second.take(3 << 20).map(|_| ()), Err(Spent::Server { limit_mib: 5 }));
+        assert_eq!((second.held(), server.held()), (0, 3 << 20), "the share gave back what the whole refused");
+    }
+
+    #[test]
+    fn a_connections_refusal_names_its_own_flag() {
+        let spent = Budget::unlimited().share(16 << 20).take(17 << 20).map(|_| ()).unwrap_err();
+        assert!(spent.to_string().contains("16 MiB"), "{spent}");
+        assert!(spent.to_string().contains("--max-held-bytes-per-connection"), "{spent}");
+    }
+
+    #[test]
     fn the_metrics_show_what_is_held_and_how_often_it_was_refused() {
         let metrics = Metrics::default();
         let budget = Budget::new(100, metrics.clone());
         let _held = budget.take(60).expect("within");
         assert!(budget.take(50).is_err());
+        let share = budget.share(30);
+        let _shared = share.take(20).expect("within the share");
+        assert!(share.take(20).is_err());
         let text = metrics.encode();
-        assert!(text.contains("ordermgt_held_bytes 60"), "{text}");
-        assert!(text.contains("ordermgt_held_bytes_refused_total 1"), "{text}");
+        assert!(text.contains("ordermgt_held_bytes 80"), "a share's bytes count once: {text}");
+        assert!(text.contains("ordermgt_held_bytes_refused_total 2"), "{text}");
     }
 }

@@ -137,6 +137,19 @@ pub struct Limits {
     /// pass it fails with RESOURCE_EXHAUSTED; the others go on.
     #[arg(long, env = "ORDERMGT_MAX_HELD_BYTES", value_name = "BYTES", default_value_t = DEFAULT_MAX_HELD_BYTES)]
     pub max_held_bytes: usize,
+
+    /// The part of --max-held-bytes one connection may hold (a WebSocket call is a connection of
+    /// its own), so that one client cannot spend it all. Half of --max-held-bytes by default.
+    #[arg(long, env = "ORDERMGT_MAX_HELD_BYTES_PER_CONNECTION", value_name = "BYTES")]
+    pub max_held_bytes_per_connection: Option<usize>,
+}
+
+impl Limits {
+    /// What one connection may hold: `--max-held-bytes-per-connection`, else
+    /// half of `--max-held-bytes` (never more than the whole).
+    pub fn held_bytes_per_connection(&self) -> usize {
+        self.max_held_bytes_per_connection.unwrap_or(self.max_held_bytes / 2).min(self.max_held_bytes)
+    }
 }
 
 impl Default for Limits {
@@ -151,6 +164,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_calls: DEFAULT_MAX_CALLS,
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
+            max_held_bytes_per_connection: None,
         }
     }
 }

@@ -52,8 +52,10 @@ pub(crate) struct Connection {
     pub(crate) tls: Option<Tls>,
     pub(crate) idle_timeout: Duration,
     pub(crate) metrics: Metrics,
-    /// What HTTP/2 request bodies received and not yet read are held in.
+    /// What the server holds of client data, all connections together.
     pub(crate) budget: Budget,
+    /// What one connection may hold of it (`--max-held-bytes-per-connection`).
+    pub(crate) held_bytes_per_connection: usize,
     /// The HTTP/2 calls open now, on every connection (`--max-calls`).
     pub(crate) open_calls: http2::OpenCalls,
     /// Turns true when the server begins to shut down.
@@ -66,17 +68,19 @@ pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketA
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!(%peer, "cannot set TCP_NODELAY: {error}");
     }
+    // What this connection's calls hold is drawn from a share of the server's budget.
+    let budget = shared.budget.share(shared.held_bytes_per_connection);
     match &shared.tls {
-        None => serve_http(&shared, tcp, peer, activity).await,
+        None => serve_http(&shared, tcp, peer, activity, budget).await,
         Some(tls) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(tcp)).await {
-            Ok(Ok(tls)) => serve_http(&shared, tls, peer, activity).await,
+            Ok(Ok(tls)) => serve_http(&shared, tls, peer, activity, budget).await,
             Ok(Err(error)) => tracing::debug!(%peer, "TLS handshake failed: {error}"),
             Err(_) => tracing::debug!(%peer, "TLS handshake took longer than {HANDSHAKE_TIMEOUT:?}"),
         },
     }
 }
 
-async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr, activity: Activity)
+async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -94,9 +98,9 @@ where
     let http2 = first.as_ref() == HTTP2_PREFACE;
     let io = Rewind { first, io };
     if http2 {
-        http2::serve(shared, io, peer, activity).await;
+        http2::serve(shared, io, peer, activity, budget).await;
     } else {
-        serve_http1(shared, io, peer, activity).await;
+        serve_http1(shared, io, peer, activity, budget).await;
     }
 }
 
@@ -111,7 +115,7 @@ async fn read_preface<I: AsyncRead + Unpin>(io: &mut I) -> io::Result<Bytes> {
     Ok(first.freeze())
 }
 
-async fn serve_http1<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity)
+async fn serve_http1<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -121,6 +125,7 @@ where
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(ConnectInfo(peer));
             parts.extensions.insert(peer_name.clone());
+            parts.extensions.insert(budget.clone());
             let busy = activity.begin();
             // A body the call leaves unread comes back, to be drained before the answer goes.
             let (body, unread) = http1::Unread::watch(body);

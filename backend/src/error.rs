@@ -115,7 +115,7 @@ mod tests {
                 "an update may hold at most 64 MiB of orders; order 7 takes it past that",
             ),
             (
-                OrderError::ServerFull(crate::budget::Spent { limit_mib: 256 }),
+                OrderError::ServerFull(crate::budget::Spent::Server { limit_mib: 256 }),
                 Code::ResourceExhausted,
                 "the server already holds 256 MiB of client data, as much as it may (--max-held-bytes): try again later",
             ),

@@ -174,7 +174,7 @@ impl Default for Metrics {
         );
         registry.register(
             "ordermgt_held_bytes_refused",
-            "Requests for more held bytes refused at --max-held-bytes",
+            "Requests for more held bytes refused, at --max-held-bytes or a connection's --max-held-bytes-per-connection",
             Counter::clone(&held_bytes_refused),
         );
         Self(Arc::new(Inner {

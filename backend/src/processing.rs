@@ -146,7 +146,7 @@ where
             // Read and not yet looked up: held in the budget, as the orders
             // are (beyond a few KiB, which every stream may hold).
             let reading: usize = ready.iter().map(|id| id.len() + ID_OVERHEAD).sum();
-            let _reading = session.processor.budget.take(reading.saturating_sub(READ_ALLOWANCE)).map_err(OrderError::from)?;
+            let _reading = session.budget.take(reading.saturating_sub(READ_ALLOWANCE)).map_err(OrderError::from)?;
             let mut ready = ready.into_iter();
             loop {
                 let lookup: Vec<String> = ready.by_ref().take(MAX_IDS_PER_LOOKUP).collect();
@@ -310,9 +310,16 @@ impl Processor {
 
     /// A new, empty processing session; it counts as open until dropped.
     pub fn session(&self) -> Session {
+        self.session_in(self.budget.clone())
+    }
+
+    /// A new session whose ids and orders are held in `budget` (its
+    /// connection's share of the server's).
+    pub fn session_in(&self, budget: Budget) -> Session {
         Session {
             batch: Batch::new(self.batch_size),
-            held: self.budget.none(),
+            held: budget.none(),
+            budget,
             processor: self.clone(),
             _open: self.metrics.process_streams_open().track(),
         }
@@ -354,6 +361,8 @@ pub struct Session {
     batch: Batch,
     /// The orders this session holds: its batch, and those of shipments not yet taken by its consumer.
     held: Held,
+    /// What the session's ids and orders are held in.
+    budget: Budget,
     _open: GaugeGuard,
 }
 

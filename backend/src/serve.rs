@@ -45,6 +45,7 @@ pub async fn serve(
         idle_timeout: limits.idle_timeout,
         metrics: app.metrics().clone(),
         budget: app.budget().clone(),
+        held_bytes_per_connection: limits.held_bytes_per_connection(),
         open_calls: http2::OpenCalls::new(limits.max_calls as usize),
         closing,
     });

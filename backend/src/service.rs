@@ -53,13 +53,14 @@ impl OrderManagement for OrderService {
     type searchOrdersStream = ResponseStream<pb::Order>;
 
     async fn search_orders(&self, request: Request<String>) -> Result<Response<Self::searchOrdersStream>, Status> {
-        let found = crate::store::search_within(self.store.as_ref(), &request.into_inner(), self.processor.budget());
+        let budget = self.processor.budget().for_call(request.extensions());
+        let found = crate::store::search_within(self.store.as_ref(), &request.into_inner(), &budget);
         Ok(Response::new(found.map_ok(pb::Order::from).map_err(Status::from).boxed()))
     }
 
     async fn update_orders(&self, request: Request<Streaming<pb::Order>>) -> Result<Response<String>, Status> {
+        let mut update = UpdateBatch::new(&self.processor.budget().for_call(request.extensions()));
         let mut incoming = request.into_inner();
-        let mut update = UpdateBatch::new(self.processor.budget());
         while let Some(order) = incoming.next().await {
             update.push(order?.into())?;
         }
@@ -73,7 +74,8 @@ impl OrderManagement for OrderService {
         request: Request<Streaming<String>>,
     ) -> Result<Response<Self::processOrdersStream>, Status> {
         // The session lives as long as the stream: a client that leaves drops both at once.
-        let events = processing::run(self.processor.session(), request.into_inner());
+        let session = self.processor.session_in(self.processor.budget().for_call(request.extensions()));
+        let events = processing::run(session, request.into_inner());
         Ok(Response::new(events.map_ok(pb::CombinedShipment::from).boxed()))
     }
 }

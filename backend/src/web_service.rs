@@ -40,7 +40,7 @@ impl OrderWebService {
 #[tonic::async_trait]
 impl OrderManagementWeb for OrderWebService {
     async fn update_orders_unary(&self, request: Request<pb::OrderList>) -> Result<Response<String>, Status> {
-        let mut update = UpdateBatch::new(self.processor.budget());
+        let mut update = UpdateBatch::new(&self.processor.budget().for_call(request.extensions()));
         for order in request.into_inner().orders {
             update.push(order.into())?;
         }
@@ -49,8 +49,13 @@ impl OrderManagementWeb for OrderWebService {
 
     type processOrdersOpenStream = BoxStream<'static, Result<pb::ProcessingEvent, Status>>;
 
-    async fn process_orders_open(&self, _: Request<()>) -> Result<Response<Self::processOrdersOpenStream>, Status> {
-        let events = self.sessions.open(self.processor.session())?.map(|event| {
+    async fn process_orders_open(
+        &self,
+        request: Request<()>,
+    ) -> Result<Response<Self::processOrdersOpenStream>, Status> {
+        // The session's orders are held in the share of the connection that opened it.
+        let session = self.processor.session_in(self.processor.budget().for_call(request.extensions()));
+        let events = self.sessions.open(session)?.map(|event| {
             let event = match event? {
                 SessionEvent::Opened { token } => PbEvent::SessionToken(token),
                 SessionEvent::Event(event) => PbEvent::Shipment(event.into()),

@@ -468,3 +468,74 @@ async fn websocket_replies_queued_for_a_client_that_does_not_read_count_against_
     assert!(answer.message().contains("--max-held-bytes"), "{}", answer.message());
     assert!(answer.messages.len() < 200, "the search stopped short: {} orders", answer.messages.len());
 }
+
+/// An order of about 250 KB, under every per-order limit.
+fn quarter_megabyte_order(id: String) -> Order {
+    Order { id, items: vec!["q".repeat(1000); 250], ..common::order_101() }
+}
+
+/// One connection may hold only its share of the server's budget (here 4 of
+/// 8 MiB): a client that tries to gather more on one connection is refused
+/// RESOURCE_EXHAUSTED naming `--max-held-bytes-per-connection`, and another
+/// client's update of megabytes, which the whole budget has room for, goes
+/// through while the first still holds its share.
+#[tokio::test]
+async fn one_connection_holds_only_its_share_and_leaves_the_rest_to_other_clients() {
+    let mut config = backend::config::Config::default();
+    config.limits.max_held_bytes = 8 << 20;
+    config.limits.max_held_bytes_per_connection = Some(4 << 20);
+    let server = spawn_with(config).await;
+    let greedy = server.client().await;
+
+    // About 3 MB gathered by an update its client never ends: held.
+    let (first, gathered) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..12 {
+        first.send(quarter_megabyte_order(format!("greedy-{n}"))).expect("queued");
+    }
+    let holding = tokio::spawn({
+        let mut client = greedy.clone();
+        async move { client.update_orders(tokio_stream::wrappers::UnboundedReceiverStream::new(gathered)).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while common::metric(server.addr, "ordermgt_held_bytes").await < 2.9e6 {
+        assert!(tokio::time::Instant::now() < deadline, "the first update was never held");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Five more megabytes on the same connection, in an update also left open.
+    let (second, more) = tokio::sync::mpsc::unbounded_channel();
+    for n in 0..20 {
+        second.send(quarter_megabyte_order(format!("greedier-{n}"))).expect("queued");
+    }
+    let refused = tokio::time::timeout(
+        Duration::from_secs(30),
+        greedy.clone().update_orders(tokio_stream::wrappers::UnboundedReceiverStream::new(more)),
+    )
+    .await
+    .expect("the second update is answered while its client keeps it open")
+    .expect_err("past the connection's share");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("--max-held-bytes-per-connection"), "{}", refused.message());
+    assert!(refused.message().contains("4 MiB"), "{}", refused.message());
+    let held = common::metric(server.addr, "ordermgt_held_bytes").await;
+    assert!(held <= f64::from(4u32 << 20), "the connection holds {held} bytes, past its share");
+
+    // Another client's 3.5 MB update: room for it in the whole, none if the first had taken it all.
+    let mut other = server.client().await;
+    let mut ids = Vec::new();
+    for n in 0..14 {
+        let id = format!("other-{n}");
+        other.add_order(Order { id: id.clone(), ..common::order_101() }).await.expect("add");
+        ids.push(id);
+    }
+    let updates = futures::stream::iter(ids.clone().into_iter().map(quarter_megabyte_order));
+    other.update_orders(updates).await.expect("another client's update goes through");
+    let stored = other.get_order(ids[13].clone()).await.expect("read back").into_inner();
+    assert_eq!(stored.items.len(), 250, "the update was stored whole");
+
+    assert!(!holding.is_finished(), "the first update is still open and held");
+    drop(first);
+    let unknown = holding.await.expect("task").expect_err("its orders were never added");
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
+    drop(second);
+}

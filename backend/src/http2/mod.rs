@@ -37,6 +37,7 @@ use http::Request;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower::ServiceExt;
 
+use crate::budget::Budget;
 use crate::calls::PeerName;
 use crate::connection::{Activity, Connection};
 use crate::metrics::Metrics;
@@ -87,7 +88,7 @@ impl Settings {
 /// task each: the responses of the requests that arrived together are
 /// written together, in one write, and no call waits to be scheduled on
 /// another thread. (Connections still spread over the runtime's threads.)
-pub(crate) async fn serve<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity)
+pub(crate) async fn serve<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -107,7 +108,7 @@ where
         tokio::select! {
             biased;
             ended = poll_fn(|cx| drive(&mut connection, &mut calls, cx, |request, respond| {
-                let call = serve_stream(shared, request, respond, (peer, peer_name.clone()));
+                let call = serve_stream(shared, request, respond, (peer, peer_name.clone()), &budget);
                 let busy = activity.begin();
                 async move {
                     call.await;
@@ -200,15 +201,17 @@ async fn serve_stream(
     request: Request<h2::RecvStream>,
     mut respond: SendResponse<Bytes>,
     (peer, peer_name): (SocketAddr, PeerName),
+    budget: &Budget,
 ) {
     let router = shared.router.clone();
     let Some(_open) = shared.open_calls.open() else {
-        return refuse(shared, respond, peer).await;
+        return refuse(shared, respond, peer, budget).await;
     };
     let (mut parts, recv) = request.into_parts();
     parts.extensions.insert(ConnectInfo(peer));
     parts.extensions.insert(peer_name);
-    let (body, drain) = request_body::split(recv, &shared.budget);
+    parts.extensions.insert(budget.clone());
+    let (body, drain) = request_body::split(recv, budget);
     let request = Request::from_parts(parts, body);
     let mut drain = std::pin::pin!(drain);
     let mut drained = false;
@@ -229,7 +232,7 @@ async fn serve_stream(
             },
         }
     };
-    let answer = response::send(&mut respond, response, &shared.budget);
+    let answer = response::send(&mut respond, response, budget);
     let mut answer = std::pin::pin!(answer);
     let sent = loop {
         tokio::select! {
@@ -271,14 +274,14 @@ fn report_answer(shared: &Connection, peer: SocketAddr, sent: Result<(), respons
 
 /// Answers a call past `--max-calls`: RESOURCE_EXHAUSTED, at once, naming
 /// the flag (a gRPC-Web client reads the same headers-only answer).
-async fn refuse(shared: &Connection, mut respond: SendResponse<Bytes>, peer: SocketAddr) {
+async fn refuse(shared: &Connection, mut respond: SendResponse<Bytes>, peer: SocketAddr, budget: &Budget) {
     let limit = shared.open_calls.limit();
     shared.metrics.call_refused();
     tracing::debug!(%peer, "refused a call: the server serves {limit} at once (--max-calls)");
     let status = tonic::Status::resource_exhausted(format!(
         "the server already serves {limit} calls, as many as it may at once (--max-calls): try again later"
     ));
-    let _ = response::send(&mut respond, status.into_http::<axum::body::Body>(), &shared.budget).await;
+    let _ = response::send(&mut respond, status.into_http::<axum::body::Body>(), budget).await;
 }
 
 /// Logs and counts what ended a connection abnormally.

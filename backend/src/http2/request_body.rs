@@ -15,11 +15,11 @@
 //! when the bytes are read.
 //!
 //! What lies drained and unread is client data the server holds, so it is
-//! drawn from the server's [`Budget`] (beyond a stream's small allowance, so
+//! drawn from its connection's share of the server's [`Budget`] (beyond a stream's small allowance, so
 //! that an ordinary call never waits on it): a connection's window (1 MiB) is
 //! small, but a client may open thousands of connections. A stream whose DATA would
-//! take the server past the budget fails with RESOURCE_EXHAUSTED naming
-//! `--max-held-bytes`; what it held is dropped and credited back, so its
+//! take the connection or the server past its limit fails with
+//! RESOURCE_EXHAUSTED naming the flag; what it held is dropped and credited back, so its
 //! connection's other calls go on.
 
 use std::collections::VecDeque;

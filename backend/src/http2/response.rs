@@ -5,8 +5,8 @@
 //! What h2 has queued and the socket has not taken is client data the server
 //! holds: while a stream waits for room to send more, its queue (up to
 //! [`super::MAX_SEND_BUFFER`]) and the data it has yet to send are held in
-//! the server's budget, beyond the stream's allowance. A stream that
-//! finds the budget spent is reset with ENHANCE_YOUR_CALM (gRPC clients read
+//! its connection's share of the server's budget, beyond the stream's
+//! allowance. A stream that finds the budget spent is reset with ENHANCE_YOUR_CALM (gRPC clients read
 //! it as RESOURCE_EXHAUSTED): its queue cannot carry a status past the data
 //! its client is not reading.
 

@@ -140,6 +140,8 @@ async fn run(
     // As a native call arrives; the gRPC-Web layer refuses plain gRPC over HTTP/1.1.
     *request.version_mut() = http::Version::HTTP_2;
     request.extensions_mut().insert(Protocol::WebSocket);
+    // The service holds what the call gathers (an update, looked-up orders) in the same share.
+    request.extensions_mut().insert(budget.clone());
     if let Some(peer) = peer {
         request.extensions_mut().insert(peer);
     }

@@ -74,6 +74,8 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     };
     let path = parts.uri.path().to_string();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied();
+    // The socket is its connection's own: its call draws on that connection's share.
+    let budget = endpoint.budget.for_call(&parts.extensions);
     let open = endpoint.open.token();
     // Room for the largest message the calls accept, so that the call's own
     // check, with its clear status, is what refuses a bigger one.
@@ -83,7 +85,7 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     let socket =
         socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK)).read_buffer_size(READ_BUFFER_BYTES);
     socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
-        call::serve(socket, endpoint.calls, path, peer, endpoint.budget).await;
+        call::serve(socket, endpoint.calls, path, peer, budget).await;
         drop(open);
     })
 }

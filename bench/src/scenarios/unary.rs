@@ -31,6 +31,21 @@ pub(crate) enum Call {
 }
 
 pub(crate) async fn run(server: &str, ids: &[String], case: Case, call: Call) -> Result<Row, String> {
+    let (server, ids) = (server.to_string(), ids.to_vec());
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| format!("cannot start the client's runtime: {error}"))?;
+        runtime.block_on(run_here(&server, &ids, case, call))
+    });
+    tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .map_err(|error| format!("client thread: {error}"))?
+        .map_err(|_| "the client thread panicked".to_string())?
+}
+
+async fn run_here(server: &str, ids: &[String], case: Case, call: Call) -> Result<Row, String> {
     let id = ids.first().cloned().ok_or("unary needs at least one known order")?;
     let mut connections = Vec::with_capacity(case.connections);
     for _ in 0..case.connections.max(1) {
