@@ -6,6 +6,7 @@ use crate::components::{
     AddForm, ConnectionBadge, OrderDetail, OrdersTable, ProcessPanel, SearchBox, UpdateDraft, WriteTokenBadge,
     WriteTokenForm,
 };
+use crate::draft::Draft;
 use crate::parse::{OrderField, OrderText};
 use crate::services::{Api, Credentials, page_query};
 use crate::state::{AddAction, DetailAction, DraftEdit, ProcessAction, State, TokenAction, UpdateAction};
@@ -71,7 +72,7 @@ pub(crate) fn App() -> Html {
     let on_update = {
         let tasks = tasks.clone();
         let shown = state.detail.id().map(str::to_string);
-        Callback::from(move |drafts: Vec<OrderText>| tasks.update(drafts, shown.clone(), transport))
+        Callback::from(move |drafts: Vec<Draft>| tasks.update(drafts, shown.clone(), transport))
     };
     let on_finish = {
         let tasks = tasks.clone();
@@ -94,7 +95,7 @@ pub(crate) fn App() -> Html {
     };
 
     let listed: Vec<String> = state.orders.rows.iter().map(|order| order.id.clone()).collect();
-    let drafted: Vec<String> = state.update.drafts.iter().map(|draft| draft.id.clone()).collect();
+    let drafted: Vec<String> = state.update.drafts.iter().map(|draft| draft.id().to_string()).collect();
     html! {
         <>
             <header class="topbar">

@@ -5,6 +5,7 @@
 mod app;
 mod batch;
 mod components;
+mod draft;
 mod format;
 mod parse;
 mod services;

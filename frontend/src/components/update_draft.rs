@@ -3,17 +3,17 @@
 use yew::prelude::*;
 
 use super::draft_card::DraftCard;
-use crate::parse::OrderText;
+use crate::draft::Draft;
 use crate::state::{DraftEdit, Status};
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct UpdateDraftProps {
-    pub(crate) drafts: Vec<OrderText>,
+    pub(crate) drafts: Vec<Draft>,
     /// Loaded with the server's reply.
     pub(crate) status: Status<String>,
     pub(crate) on_change: Callback<DraftEdit>,
     pub(crate) on_remove: Callback<String>,
-    pub(crate) on_submit: Callback<Vec<OrderText>>,
+    pub(crate) on_submit: Callback<Vec<Draft>>,
 }
 
 #[component]
@@ -47,7 +47,7 @@ pub(crate) fn UpdateDraft(props: &UpdateDraftProps) -> Html {
             <form class="form" onsubmit={on_submit} novalidate=true>
                 <ul id="update-draft" class="drafts">
                     { for props.drafts.iter().map(|draft| html! {
-                        <DraftCard key={draft.id.clone()} draft={draft.clone()}
+                        <DraftCard key={draft.id().to_string()} draft={draft.clone()}
                             on_change={props.on_change.clone()} on_remove={props.on_remove.clone()} />
                     }) }
                 </ul>

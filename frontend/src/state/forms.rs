@@ -3,6 +3,7 @@
 use ordermgt_proto::Order;
 
 use super::Status;
+use crate::draft::{Draft, DraftChange};
 use crate::parse::{OrderField, OrderText};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -36,17 +37,16 @@ impl AddState {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct UpdateState {
     /// One draft per order being edited, in the order they were added.
-    pub(crate) drafts: Vec<OrderText>,
+    pub(crate) drafts: Vec<Draft>,
     /// Loaded with the server's reply.
     pub(crate) status: Status<String>,
 }
 
-/// One field of one draft, as typed.
+/// One change to the draft of one order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct DraftEdit {
     pub(crate) id: String,
-    pub(crate) field: OrderField,
-    pub(crate) value: String,
+    pub(crate) change: DraftChange,
 }
 
 #[derive(Debug)]
@@ -63,19 +63,19 @@ impl UpdateState {
         match action {
             UpdateAction::Edit(order) => {
                 // An order already in the draft keeps what was typed into it.
-                if !self.drafts.iter().any(|draft| draft.id == order.id) {
-                    self.drafts.push(OrderText::from_order(&order));
+                if !self.drafts.iter().any(|draft| draft.id() == order.id) {
+                    self.drafts.push(Draft::from_order(&order));
                 }
                 if !self.status.is_loading() {
                     self.status = Status::Idle;
                 }
             }
-            UpdateAction::Field(DraftEdit { id, field, value }) => {
-                if let Some(draft) = self.drafts.iter_mut().find(|draft| draft.id == id) {
-                    draft.set(field, value);
+            UpdateAction::Field(DraftEdit { id, change }) => {
+                if let Some(draft) = self.drafts.iter_mut().find(|draft| draft.id() == id) {
+                    draft.apply(change);
                 }
             }
-            UpdateAction::Remove(id) => self.drafts.retain(|draft| draft.id != id),
+            UpdateAction::Remove(id) => self.drafts.retain(|draft| draft.id() != id),
             UpdateAction::Started => self.status = Status::Loading,
             UpdateAction::Done(Ok(reply)) => {
                 self.drafts.clear();
@@ -120,11 +120,13 @@ mod tests {
         let mut update = UpdateState::default();
         update.reduce(UpdateAction::Edit(order("102", 1800.0)));
         update.reduce(UpdateAction::Edit(order("103", 400.0)));
-        let edit = DraftEdit { id: "102".into(), field: OrderField::Price, value: "1700".into() };
+        let edit = DraftEdit { id: "102".into(), change: DraftChange::Field(OrderField::Price, "1700".into()) };
         update.reduce(UpdateAction::Field(edit));
         update.reduce(UpdateAction::Edit(order("102", 1800.0)));
-        let prices: Vec<_> = update.drafts.iter().map(|draft| (draft.id.as_str(), draft.price.as_str())).collect();
+        let prices: Vec<_> = update.drafts.iter().map(|draft| (draft.id(), draft.price.as_str())).collect();
         assert_eq!(prices, [("102", "1700"), ("103", "400.00")]);
+        update.reduce(UpdateAction::Field(DraftEdit { id: "103".into(), change: DraftChange::AddItem }));
+        assert_eq!(update.drafts[1].items, ["Amazon Echo", ""], "an item added to 103's draft only");
         update.reduce(UpdateAction::Remove("103".into()));
         assert_eq!(update.drafts.len(), 1);
     }

@@ -5,7 +5,8 @@ use ordermgt_proto::Order;
 use wasm_bindgen_futures::spawn_local;
 
 use super::Tasks;
-use crate::parse::{self, ItemsSeparator, OrderText};
+use crate::draft::Draft;
+use crate::parse::{self, OrderText};
 use crate::services::processing::Transport;
 use crate::services::{CallError, Reach};
 use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction, Write};
@@ -91,7 +92,7 @@ impl Tasks {
 
     /// Adds the order typed into the form (`addOrder`), then refreshes the list.
     pub(crate) fn add(&self, form: OrderText) {
-        match parse::order(&form, ItemsSeparator::Lines) {
+        match parse::order(&form) {
             Ok(order) => self.write(Write::Add(order)),
             Err(message) => self.dispatch(AddAction::Done(Err(message))),
         }
@@ -99,12 +100,10 @@ impl Tasks {
 
     /// Sends every draft as one all-or-nothing update over `transport`; on success refreshes the
     /// list and the detail.
-    pub(crate) fn update(&self, drafts: Vec<OrderText>, shown: Option<String>, transport: Transport) {
+    pub(crate) fn update(&self, drafts: Vec<Draft>, shown: Option<String>, transport: Transport) {
         let orders: Result<Vec<Order>, String> = drafts
             .iter()
-            .map(|draft| {
-                parse::order(draft, ItemsSeparator::Commas).map_err(|message| format!("order {}: {message}", draft.id))
-            })
+            .map(|draft| draft.order().map_err(|message| format!("order {}: {message}", draft.id())))
             .collect();
         match orders {
             Ok(orders) => self.write(Write::Update { orders, shown, transport }),
