@@ -96,8 +96,6 @@ async fn edits_change_only_what_was_changed(browser: Browser) {
         browser.name()
     );
     page.fill(&format!("{draft} li.draft-item[data-index='2'] input[name=item]"), "Adapter, \"USB-A\"").await;
-    let scroll = "document.querySelector('#update-draft').scrollIntoView()";
-    page.client.execute(scroll, Vec::new()).await.expect("scroll to the draft");
     let screenshot = page.screenshot(&format!("{}-draft-items", browser.name())).await;
     println!("{}: the draft's item list at {}", browser.name(), screenshot.display());
     page.click("#update-submit").await;

@@ -9,7 +9,10 @@ use crate::components::{
 use crate::draft::Draft;
 use crate::parse::{OrderField, OrderText};
 use crate::services::{Api, Credentials, page_query};
-use crate::state::{AddAction, DetailAction, DraftEdit, ProcessAction, State, TokenAction, UpdateAction};
+use crate::state::{AddAction, DetailAction, DraftEdit, OrdersAction, ProcessAction, State, TokenAction, UpdateAction};
+
+/// Order ids offered as chips beside the processing input.
+const PROCESS_CHIPS: usize = 12;
 use crate::tasks::Tasks;
 
 #[component]
@@ -64,6 +67,7 @@ pub(crate) fn App() -> Html {
     let on_add_change =
         dispatcher.to_callback().reform(|(field, value): (OrderField, String)| AddAction::Field(field, value).into());
     let on_draft_change = dispatcher.to_callback().reform(|edit: DraftEdit| UpdateAction::Field(edit).into());
+    let on_page = dispatcher.to_callback().reform(|page: usize| OrdersAction::Page(page).into());
     let on_draft_remove = dispatcher.to_callback().reform(|id: String| UpdateAction::Remove(id).into());
     let on_add = {
         let tasks = tasks.clone();
@@ -94,7 +98,8 @@ pub(crate) fn App() -> Html {
         Callback::from(move |()| tasks.forget_token())
     };
 
-    let listed: Vec<String> = state.orders.rows.iter().map(|order| order.id.clone()).collect();
+    // The chips offer the first orders of the page shown, not every order listed.
+    let listed: Vec<String> = state.orders.shown().take(PROCESS_CHIPS).map(|order| order.id.clone()).collect();
     let drafted: Vec<String> = state.update.drafts.iter().map(|draft| draft.id().to_string()).collect();
     html! {
         <>
@@ -115,9 +120,9 @@ pub(crate) fn App() -> Html {
                             <h2 id="orders-title">{ "Orders" }</h2>
                             <SearchBox on_type={on_search_type} on_search={on_search} />
                         </div>
-                        <OrdersTable rows={state.orders.rows.clone()} status={state.orders.status.clone()}
+                        <OrdersTable rows={state.orders.rows.clone()} page={state.orders.page} status={state.orders.status.clone()}
                             query={state.orders.query.clone()} selected={state.detail.id().map(|id| AttrValue::from(id.to_string()))}
-                            drafted={drafted} on_select={on_select} on_edit={on_edit} />
+                            drafted={drafted} on_select={on_select} on_edit={on_edit} on_page={on_page} />
                         <OrderDetail detail={state.detail.clone()} on_close={on_close_detail} />
                     </section>
                     <UpdateDraft drafts={state.update.drafts.clone()} status={state.update.status.clone()}

@@ -10,13 +10,26 @@ pub(crate) fn joined(values: &[String]) -> String {
     values.join(", ")
 }
 
-/// How many orders a search found: `No orders`, `1 order`, `5 orders`.
+/// How many orders a search found: `No orders`, `1 order`, `5 orders`, `100,005 orders`.
 pub(crate) fn order_count(count: usize) -> String {
     match count {
         0 => "No orders".to_string(),
         1 => "1 order".to_string(),
-        n => format!("{n} orders"),
+        n => format!("{} orders", self::count(n)),
     }
+}
+
+/// A count with thousands separated: `100,005`.
+pub(crate) fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 #[cfg(test)]
@@ -34,6 +47,16 @@ mod tests {
     fn lists_are_joined_with_commas() {
         assert_eq!(joined(&["102".to_string(), "104".to_string()]), "102, 104");
         assert_eq!(joined(&[]), "");
+    }
+
+    #[test]
+    fn large_counts_are_grouped_by_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(100_005), "100,005");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(order_count(100_005), "100,005 orders");
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! `#orders`: the orders of the current search, one `tr.order-row` per order as it streams in.
+//! `#orders`: the orders of the current search as they stream in, a page of
+//! [`PAGE_ROWS`] `tr.order-row` at a time, with `#orders-pager` to move
+//! through the rest (the DOM holds one page however many orders there are).
 
 use ordermgt_proto::Order;
 use yew::prelude::*;
 
 use crate::format;
-use crate::state::Status;
+use crate::state::{PAGE_ROWS, Rows, Status};
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct OrdersTableProps {
-    pub(crate) rows: Vec<Order>,
+    pub(crate) rows: Rows,
+    /// The page shown, from 0.
+    pub(crate) page: usize,
     pub(crate) status: Status<usize>,
     pub(crate) query: AttrValue,
     /// The order in the detail panel.
@@ -19,39 +23,47 @@ pub(crate) struct OrdersTableProps {
     pub(crate) on_select: Callback<String>,
     /// A row's Edit button: add the order to the update draft.
     pub(crate) on_edit: Callback<Order>,
+    /// A pager button: show that page.
+    pub(crate) on_page: Callback<usize>,
 }
 
 fn status_text(status: &Status<usize>, query: &str, shown: usize) -> String {
     match status {
         Status::Idle => String::new(),
         Status::Loading if shown == 0 => "Loading…".to_string(),
-        Status::Loading => format!("Loading… {shown} so far"),
+        Status::Loading => format!("Loading… {} so far", format::count(shown)),
         Status::Loaded(count) if query.is_empty() => format::order_count(*count),
         Status::Loaded(count) => format!("{} with an item matching “{query}”", format::order_count(*count)),
         Status::Failed(message) => format!("Search failed: {message}"),
     }
 }
 
+/// Sets `attribute` on `element` to the page's clock, the first time `reached` is true.
+#[hook]
+fn use_stamp(element: &NodeRef, attribute: &'static str, reached: bool) {
+    let stamped = use_mut_ref(|| false);
+    let element = element.clone();
+    use_effect_with(reached, move |reached| {
+        if *reached && !*stamped.borrow() {
+            *stamped.borrow_mut() = true;
+            let now = web_sys::window().and_then(|window| window.performance()).map(|clock| clock.now());
+            if let (Some(element), Some(now)) = (element.cast::<web_sys::Element>(), now) {
+                let _ = element.set_attribute(attribute, &format!("{now:.0}"));
+            }
+        }
+    });
+}
+
 #[component]
 pub(crate) fn OrdersTable(props: &OrdersTableProps) -> Html {
     let table = use_node_ref();
-    // Time to first row: stamped on `#orders` once, after the first row is on screen.
-    let stamped = use_mut_ref(|| false);
-    {
-        let table = table.clone();
-        use_effect_with(!props.rows.is_empty(), move |has_rows| {
-            if *has_rows && !*stamped.borrow() {
-                *stamped.borrow_mut() = true;
-                let now = web_sys::window().and_then(|window| window.performance()).map(|clock| clock.now());
-                if let (Some(element), Some(now)) = (table.cast::<web_sys::Element>(), now) {
-                    let _ = element.set_attribute("data-first-row-ms", &format!("{now:.0}"));
-                }
-            }
-        });
-    }
+    // Stamped on `#orders` once each, in ms after navigation start: when the first row is on
+    // screen, and when the first search has every row (the e2e tests report them).
+    use_stamp(&table, "data-first-row-ms", !props.rows.is_empty());
+    use_stamp(&table, "data-loaded-ms", matches!(props.status, Status::Loaded(_)));
 
     let failed = matches!(props.status, Status::Failed(_));
-    let rows = props.rows.iter().map(|order| {
+    let rows = props.rows.range(props.page * PAGE_ROWS, PAGE_ROWS).map(|order| {
         let id = order.id.clone();
         let on_select = props.on_select.reform(move |_: MouseEvent| id.clone());
         let on_edit = {
@@ -79,7 +91,10 @@ pub(crate) fn OrdersTable(props: &OrdersTableProps) -> Html {
                 data-id={order.id.clone()} tabindex="0" onclick={on_select} onkeydown={on_key}>
                 // Generated ids are long UUIDs: shortened on screen, whole in the tooltip and the detail.
                 <td class="col-id"><span class="id-text" title={order.id.clone()}>{ &order.id }</span></td>
-                <td class="col-items">{ format::joined(&order.items) }</td>
+                // One element an item, so that an item holding a comma still reads as one.
+                <td class="col-items">
+                    <ul class="item-list">{ for order.items.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
+                </td>
                 <td class="col-destination">{ &order.destination }</td>
                 <td class="col-price">{ format::price(order.price) }</td>
                 <td class="col-actions">
@@ -93,9 +108,12 @@ pub(crate) fn OrdersTable(props: &OrdersTableProps) -> Html {
     });
     html! {
         <div class="orders">
-            <p id="orders-status" class={classes!("status-line", failed.then_some("error"))} role="status">
-                { status_text(&props.status, &props.query, props.rows.len()) }
-            </p>
+            <div class="orders-bar">
+                <p id="orders-status" class={classes!("status-line", failed.then_some("error"))} role="status">
+                    { status_text(&props.status, &props.query, props.rows.len()) }
+                </p>
+                { pager(props) }
+            </div>
             <div class="table-wrap">
                 <table id="orders" ref={table}>
                     <thead>
@@ -111,6 +129,38 @@ pub(crate) fn OrdersTable(props: &OrdersTableProps) -> Html {
                 </table>
             </div>
         </div>
+    }
+}
+
+/// `#orders-pager`, once the rows fill more than one page: which rows are shown, and buttons to
+/// the first, previous, next and last page.
+fn pager(props: &OrdersTableProps) -> Html {
+    let total = props.rows.len();
+    if total <= PAGE_ROWS {
+        return Html::default();
+    }
+    let pages = total.div_ceil(PAGE_ROWS);
+    let page = props.page.min(pages - 1);
+    let first_row = page * PAGE_ROWS + 1;
+    let last_row = (first_row + PAGE_ROWS - 1).min(total);
+    let go = |id: &'static str, label: &'static str, text: &'static str, to: usize, enabled: bool| {
+        let onclick = props.on_page.reform(move |_: MouseEvent| to);
+        html! {
+            <button type="button" id={id} class="ghost pager-button" aria-label={label} disabled={!enabled} {onclick}>
+                { text }
+            </button>
+        }
+    };
+    html! {
+        <nav id="orders-pager" class="pager" aria-label="Pages of orders">
+            { go("orders-first", "First page", "«", 0, page > 0) }
+            { go("orders-prev", "Previous page", "‹", page.saturating_sub(1), page > 0) }
+            <span id="orders-range" class="pager-range" data-page={page.to_string()}>
+                { format!("{}–{} of {}", format::count(first_row), format::count(last_row), format::count(total)) }
+            </span>
+            { go("orders-next", "Next page", "›", page + 1, page + 1 < pages) }
+            { go("orders-last", "Last page", "»", pages - 1, page + 1 < pages) }
+        </nav>
     }
 }
 

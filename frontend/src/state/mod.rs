@@ -4,6 +4,7 @@ mod connection;
 mod forms;
 mod orders;
 mod process;
+mod rows;
 mod transport;
 mod write_token;
 
@@ -13,8 +14,9 @@ use yew::Reducible;
 
 pub(crate) use connection::{Connection, ConnectionAction, ConnectionState};
 pub(crate) use forms::{AddAction, AddState, DraftEdit, UpdateAction, UpdateState};
-pub(crate) use orders::{Detail, DetailAction, OrdersAction, OrdersState};
+pub(crate) use orders::{Detail, DetailAction, OrdersAction, OrdersState, PAGE_ROWS};
 pub(crate) use process::{Outcome, Phase, ProcessAction, ProcessState};
+pub(crate) use rows::Rows;
 pub(crate) use transport::TransportChoice;
 pub(crate) use write_token::{TokenAction, TokenState, Write};
 
@@ -121,7 +123,7 @@ mod tests {
     #[test]
     fn an_action_that_changes_nothing_keeps_the_same_state() {
         let state = Rc::new(State::default());
-        let next = state.clone().reduce(OrdersAction::Row { ticket: 7, order: Default::default() }.into());
+        let next = state.clone().reduce(OrdersAction::Rows { ticket: 7, orders: vec![Default::default()] }.into());
         assert!(Rc::ptr_eq(&state, &next), "a row of a search that is not current is dropped");
     }
 

@@ -1,5 +1,6 @@
 //! Searching, showing, adding and updating orders.
 
+use futures::future::Either;
 use gloo_timers::future::TimeoutFuture;
 use ordermgt_proto::Order;
 use wasm_bindgen_futures::spawn_local;
@@ -13,6 +14,13 @@ use crate::state::{AddAction, DetailAction, OrdersAction, UpdateAction, Write};
 
 /// How long typing must pause before the search runs.
 const SEARCH_DEBOUNCE_MS: u32 = 250;
+/// How long streamed rows gather before the table shows them: a frame.
+const FRAME_MS: f64 = 16.0;
+
+/// Milliseconds on the page's clock.
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|window| window.performance()).map_or(0.0, |clock| clock.now())
+}
 
 impl Tasks {
     /// Searches now (Enter, or the first load), ahead of any search still waiting for typing to pause.
@@ -38,16 +46,59 @@ impl Tasks {
         });
     }
 
+    /// Streams the search's orders into the table a batch at a time: the first row at once, then
+    /// what arrives within a frame (16 ms) together, and a batch that waits is shown as soon as
+    /// the stream pauses. After each batch the browser gets a turn to paint, so that a search of
+    /// 100,000 orders neither holds the page nor re-renders the table for every row.
     async fn stream_orders(&self, ticket: u64, query: String) -> Result<(), CallError> {
         let mut orders = self.api.search(query).await?;
-        while let Some(order) = orders.next().await? {
-            if self.search_ticket.get() != ticket {
-                // A newer search took over; dropping the stream cancels this one.
-                return Ok(());
+        let mut batch: Vec<Order> = Vec::new();
+        let mut shown_any = false;
+        let mut flushed_at = now_ms();
+        loop {
+            let next = if batch.is_empty() {
+                orders.next().await?
+            } else {
+                let due = (FRAME_MS - (now_ms() - flushed_at)).max(0.0) as u32;
+                let next = std::pin::pin!(orders.next());
+                match futures::future::select(next, TimeoutFuture::new(due)).await {
+                    Either::Left((next, _)) => next?,
+                    Either::Right(((), next)) => {
+                        // The stream paused with rows waiting: show them, then wait on.
+                        if !self.flush_rows(ticket, &mut batch).await {
+                            return Ok(());
+                        }
+                        flushed_at = now_ms();
+                        next.await?
+                    }
+                }
+            };
+            let Some(order) = next else { break };
+            batch.push(order);
+            if !shown_any || now_ms() - flushed_at >= FRAME_MS {
+                shown_any = true;
+                if !self.flush_rows(ticket, &mut batch).await {
+                    // A newer search took over; dropping the stream cancels this one.
+                    return Ok(());
+                }
+                flushed_at = now_ms();
             }
-            self.dispatch(OrdersAction::Row { ticket, order });
         }
+        self.flush_rows(ticket, &mut batch).await;
         Ok(())
+    }
+
+    /// Puts `batch` in the table, then yields to the browser (a task, not a microtask, so that it
+    /// can paint). False when a newer search has taken over.
+    async fn flush_rows(&self, ticket: u64, batch: &mut Vec<Order>) -> bool {
+        if self.search_ticket.get() != ticket {
+            return false;
+        }
+        if !batch.is_empty() {
+            self.dispatch(OrdersAction::Rows { ticket, orders: std::mem::take(batch) });
+            TimeoutFuture::new(0).await;
+        }
+        self.search_ticket.get() == ticket
     }
 
     /// Runs the search once typing pauses, unless the query is back to the one shown.
