@@ -2,6 +2,7 @@
 # Installs whatever the project needs and the machine lacks; skips what is there.
 #   scripts/setup.sh          the build tools: make and cc (for jemalloc), the wasm target, trunk, the matching wasm-bindgen-cli
 #   scripts/setup.sh --test   also the test tools: rustfmt, clippy, Chromium + ChromeDriver, Firefox ESR, geckodriver,
+#                             WebKitGTK's MiniBrowser + WebKitWebDriver (WebKit, Safari's engine) and Xvfb for it,
 #                             Python's venv and Node.js with npm (for the clients of scripts/interop.sh)
 # Everything comes from the package registries (crates.io, Debian); nothing is downloaded from elsewhere.
 set -euo pipefail
@@ -50,6 +51,9 @@ if [[ "${1:-}" == "--test" ]]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+    # WebKit has no headless mode: its MiniBrowser runs on a virtual X display.
+    command -v WebKitWebDriver >/dev/null 2>&1 || missing+=(webkit2gtk-driver)
+    command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
     # The clients we did not write (scripts/interop.sh): grpcio in a virtualenv, grpc-js from npm.
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
     command -v node >/dev/null 2>&1 || missing+=(nodejs)

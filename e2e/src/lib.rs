@@ -1,5 +1,6 @@
 //! What the browser tests share: the real backend serving the release page,
-//! WebDriver sessions in headless Chromium and Firefox, and patient lookups.
+//! WebDriver sessions in headless Chromium and Firefox and in WebKit (on a
+//! virtual display: WebKitGTK has no headless mode), and patient lookups.
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
@@ -20,13 +21,19 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub enum Browser {
     Chromium,
     Firefox,
+    /// WebKitGTK's MiniBrowser: the engine of Safari.
+    WebKit,
 }
+
+/// WebKitGTK's browser for automation (Debian's `libwebkit2gtk-4.1-0`).
+const MINIBROWSER: &str = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 
 impl Browser {
     pub fn name(self) -> &'static str {
         match self {
             Browser::Chromium => "chromium",
             Browser::Firefox => "firefox",
+            Browser::WebKit => "webkit",
         }
     }
 
@@ -34,6 +41,7 @@ impl Browser {
         match self {
             Browser::Chromium => "chromedriver",
             Browser::Firefox => "geckodriver",
+            Browser::WebKit => "WebKitWebDriver",
         }
     }
 
@@ -57,6 +65,14 @@ impl Browser {
                     "binary": "/usr/bin/firefox-esr",
                     "args": ["-headless", "-width=1280", "-height=1000", "-profile", profile.display().to_string()],
                     "prefs": { "app.update.enabled": false, "network.captive-portal-service.enabled": false },
+                },
+            }),
+            Browser::WebKit => serde_json::json!({
+                "browserName": "MiniBrowser",
+                "webkitgtk:browserOptions": {
+                    "binary": MINIBROWSER,
+                    // A private session keeps nothing on disk; the size is set once it runs.
+                    "args": ["--automation", "--private"],
                 },
             }),
         };
@@ -185,11 +201,32 @@ pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// Starts Xvfb on a display it picks: the server and the display's name (`:N`).
+async fn virtual_display() -> (Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut xvfb = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1280x1000x24", "-nolisten", "tcp"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start Xvfb: {error} (scripts/setup.sh --test installs it)"));
+    let stdout = xvfb.stdout.take().expect("Xvfb's stdout");
+    let mut number = String::new();
+    tokio::time::timeout(PATIENCE, BufReader::new(stdout).read_line(&mut number))
+        .await
+        .expect("Xvfb named its display in time")
+        .expect("read Xvfb's display");
+    (xvfb, format!(":{}", number.trim()))
+}
+
 /// A WebDriver server and the browser session it drives; both end when dropped.
 #[derive(Debug)]
 pub struct Session {
     pub client: Client,
     _driver: Child,
+    /// WebKit's virtual X display (Xvfb), after the driver in drop order.
+    _display: Option<Child>,
     profile: PathBuf,
 }
 
@@ -202,7 +239,15 @@ impl Drop for Session {
 impl Session {
     pub async fn start(browser: Browser) -> Session {
         let port = StdListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
-        let driver = Command::new(browser.driver())
+        let display = match browser {
+            Browser::WebKit => Some(virtual_display().await),
+            Browser::Chromium | Browser::Firefox => None,
+        };
+        let mut driver = Command::new(browser.driver());
+        if let Some((_, name)) = &display {
+            driver.env("DISPLAY", name);
+        }
+        let driver = driver
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -218,10 +263,14 @@ impl Session {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(capabilities.clone())
-                .connect(&format!("http://127.0.0.1:{port}"))
+            let mut builder = ClientBuilder::new(connector);
+            builder.capabilities(capabilities.clone());
+            let address = format!("http://127.0.0.1:{port}");
+            let connecting = builder.connect(&address);
+            // A browser that cannot start (WebKit without a display) leaves the request unanswered.
+            match tokio::time::timeout(PATIENCE, connecting)
                 .await
+                .unwrap_or_else(|_| panic!("{} did not answer a session request in {PATIENCE:?}", browser.driver()))
             {
                 Ok(client) => break client,
                 // The driver may still be starting: try again until the deadline.
@@ -231,7 +280,10 @@ impl Session {
                 Err(error) => panic!("no {} session through {}: {error}", browser.name(), browser.driver()),
             }
         };
-        Session { client, _driver: driver, profile }
+        if browser == Browser::WebKit {
+            client.set_window_size(1280, 1000).await.expect("size WebKit's window");
+        }
+        Session { client, _driver: driver, _display: display.map(|(xvfb, _)| xvfb), profile }
     }
 
     /// The element matching `css`, once it exists.
@@ -296,7 +348,10 @@ impl Session {
     pub async fn fill(&self, css: &str, text: &str) {
         let input = self.find(css).await;
         input.clear().await.unwrap_or_else(|error| panic!("clear {css}: {error}"));
-        input.send_keys(text).await.unwrap_or_else(|error| panic!("type into {css}: {error}"));
+        // WebKitWebDriver refuses to type nothing ("Missing text parameter").
+        if !text.is_empty() {
+            input.send_keys(text).await.unwrap_or_else(|error| panic!("type into {css}: {error}"));
+        }
     }
 
     pub async fn click(&self, css: &str) {

@@ -59,3 +59,8 @@ async fn losing_the_connection_mid_session_in_chromium() {
 async fn losing_the_connection_mid_session_in_firefox() {
     losing_the_connection_mid_session(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_connection_mid_session_in_webkit() {
+    losing_the_connection_mid_session(Browser::WebKit).await;
+}

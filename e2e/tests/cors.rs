@@ -67,3 +67,8 @@ async fn a_foreign_page_sends_metadata_and_reads_statuses_in_chromium() {
 async fn a_foreign_page_sends_metadata_and_reads_statuses_in_firefox() {
     a_foreign_page_sends_metadata_and_reads_statuses(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_page_sends_metadata_and_reads_statuses_in_webkit() {
+    a_foreign_page_sends_metadata_and_reads_statuses(Browser::WebKit).await;
+}

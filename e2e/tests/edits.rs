@@ -115,3 +115,8 @@ async fn edits_change_only_what_was_changed_in_chromium() {
 async fn edits_change_only_what_was_changed_in_firefox() {
     edits_change_only_what_was_changed(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_change_only_what_was_changed_in_webkit() {
+    edits_change_only_what_was_changed(Browser::WebKit).await;
+}

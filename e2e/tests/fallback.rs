@@ -54,3 +54,8 @@ async fn falling_back_to_grpc_web_in_chromium() {
 async fn falling_back_to_grpc_web_in_firefox() {
     falling_back_to_grpc_web(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn falling_back_to_grpc_web_in_webkit() {
+    falling_back_to_grpc_web(Browser::WebKit).await;
+}

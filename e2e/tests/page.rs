@@ -229,3 +229,13 @@ async fn forced_over_grpc_web_in_chromium() {
 async fn forced_over_grpc_web_in_firefox() {
     forced_over_grpc_web(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_workflow_in_webkit() {
+    the_whole_workflow(Browser::WebKit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_over_grpc_web_in_webkit() {
+    forced_over_grpc_web(Browser::WebKit).await;
+}

@@ -150,3 +150,8 @@ async fn a_hundred_thousand_orders_in_chromium() {
 async fn a_hundred_thousand_orders_in_firefox() {
     a_hundred_thousand_orders(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_orders_in_webkit() {
+    a_hundred_thousand_orders(Browser::WebKit).await;
+}

@@ -156,3 +156,13 @@ async fn writing_with_a_token_in_chromium() {
 async fn writing_with_a_token_in_firefox() {
     writing_with_a_token(Browser::Firefox).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_megabyte_write_asks_for_the_token_in_webkit() {
+    a_refused_megabyte_write_asks_for_the_token(Browser::WebKit).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_with_a_token_in_webkit() {
+    writing_with_a_token(Browser::WebKit).await;
+}

@@ -93,7 +93,14 @@ pub(crate) fn OrdersTable(props: &OrdersTableProps) -> Html {
                 <td class="col-id"><span class="id-text" title={order.id.clone()}>{ &order.id }</span></td>
                 // One element an item, so that an item holding a comma still reads as one.
                 <td class="col-items">
-                    <ul class="item-list">{ for order.items.iter().map(|item| html! { <li>{ item }</li> }) }</ul>
+                    <ul class="item-list">{ for order.items.iter().enumerate().map(|(index, item)| html! {
+                        // The separator is an element of its own: WebKit leaves an `li + li::before`
+                        // off rows inserted at the top of the table.
+                        <li>
+                            if index > 0 { <span class="item-separator" aria-hidden="true">{ " · " }</span> }
+                            { item }
+                        </li>
+                    }) }</ul>
                 </td>
                 <td class="col-destination">{ &order.destination }</td>
                 <td class="col-price">{ format::price(order.price) }</td>

@@ -32,7 +32,6 @@ pub(crate) fn ProcessPanel(props: &ProcessPanelProps) -> Html {
             <div class="card-head">
                 <h2 id="process-title">{ "Process orders" }</h2>
                 <TransportSwitch shown={process.shown_transport()}
-                    trouble={process.websocket_trouble().map(|trouble| AttrValue::from(trouble.to_string()))}
                     grpc_web={process.choice.next() == Transport::GrpcWeb} enabled={!phase.is_active()}
                     on_use_grpc_web={props.on_use_grpc_web.clone()} />
             </div>
@@ -51,6 +50,12 @@ pub(crate) fn ProcessPanel(props: &ProcessPanelProps) -> Html {
                         title="Cancel the session">{ "Stop" }</button>
                 </div>
             </div>
+            // Below the input and the session's buttons, so that they stay where they are when it appears.
+            if let Some(trouble) = process.websocket_trouble() {
+                <p id="process-fallback" class="muted small">
+                    { format!("WebSocket unavailable: {trouble}. Using gRPC-Web.") }
+                </p>
+            }
             if let Some(notice) = &props.process.notice {
                 <p class="notice" role="status">{ notice }</p>
             }

@@ -1,6 +1,7 @@
 //! How processing sessions travel: `#process-transport` (its `data-transport` is `websocket` or
-//! `grpc-web`), the switch that asks for gRPC-Web (`#process-grpc-web`), and, when the WebSocket
-//! failed here, why (`#process-fallback`).
+//! `grpc-web`) and the switch that asks for gRPC-Web (`#process-grpc-web`). Why the WebSocket
+//! failed, when it did, is the panel's to say (`#process-fallback`), below the input: nothing above
+//! the input may move while someone is entering ids.
 
 use yew::prelude::*;
 
@@ -10,8 +11,6 @@ use crate::services::processing::Transport;
 pub(crate) struct TransportSwitchProps {
     /// The running session's transport, else the next one's.
     pub(crate) shown: Transport,
-    /// Why the WebSocket is not in use although nobody asked for gRPC-Web.
-    pub(crate) trouble: Option<AttrValue>,
     /// Whether the next session takes gRPC-Web.
     pub(crate) grpc_web: bool,
     /// False while a session runs: the switch is for the next one.
@@ -35,11 +34,6 @@ pub(crate) fn TransportSwitch(props: &TransportSwitchProps) -> Html {
                     onchange={on_change} />
                 <span>{ "gRPC-Web only" }</span>
             </label>
-            if let Some(trouble) = &props.trouble {
-                <p id="process-fallback" class="muted small">
-                    { format!("WebSocket unavailable: {trouble}. Using gRPC-Web.") }
-                </p>
-            }
         </div>
     }
 }
