@@ -201,6 +201,22 @@ pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
+/// The body of `GET url` (`http://host:port/path`) when it answers 200, else `None`.
+pub async fn get_text(url: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) =
+        rest.split_once('/').map_or((rest, "/".to_string()), |(host, path)| (host, format!("/{path}")));
+    let mut stream = tokio::net::TcpStream::connect(authority).await.ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer)).await.ok()?.ok()?;
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    head.split(' ').nth(1).filter(|code| *code == "200").map(|_| body.to_string())
+}
+
 /// Starts Xvfb on a display it picks: the server and the display's name (`:N`).
 async fn virtual_display() -> (Child, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};

@@ -1,7 +1,9 @@
 //! gRPC over WebSocket (`grpc-ws.v1`, grpc-ws/PROTOCOL.md) for tonic's generated clients in the
 //! browser: a `tower::Service` beside tonic-web-wasm-client's `Client`, but full duplex, so that the
 //! page makes the book's client-streaming and bidirectional calls as they are. One WebSocket per
-//! call, to `ws(s)://<page host>/<method path>`.
+//! call, to `ws(s)://<page host>/<method path>`; in a development build made with
+//! `ORDERMGT_DEV_WEBSOCKET_ORIGIN` set (`scripts/dev.sh` sets it for `trunk serve`, whose proxy
+//! cannot carry these WebSockets), to that origin instead, the backend's own port.
 
 mod body;
 mod call;
@@ -24,9 +26,22 @@ pub(crate) struct WebSocketChannel {
     origin: String,
 }
 
+/// Where a development build sends its WebSockets, if it was built to (`ws://127.0.0.1:50051`).
+/// Release builds ignore it: they always call the server that served the page.
+const DEV_WEBSOCKET_ORIGIN: Option<&str> =
+    if cfg!(debug_assertions) { option_env!("ORDERMGT_DEV_WEBSOCKET_ORIGIN") } else { None };
+
 impl WebSocketChannel {
-    /// Calls go to the server of the page served from `protocol` (`http:`, `https:`) and `host`.
+    /// Calls go to the server of the page served from `protocol` (`http:`, `https:`) and `host`,
+    /// or where a development build was told to send them.
     pub(crate) fn for_page(protocol: &str, host: &str) -> Self {
+        Self::for_page_or(protocol, host, DEV_WEBSOCKET_ORIGIN)
+    }
+
+    fn for_page_or(protocol: &str, host: &str, elsewhere: Option<&str>) -> Self {
+        if let Some(origin) = elsewhere.map(str::trim).filter(|origin| !origin.is_empty()) {
+            return WebSocketChannel { origin: origin.trim_end_matches('/').to_string() };
+        }
         let scheme = if protocol == "https:" { "wss" } else { "ws" };
         WebSocketChannel { origin: format!("{scheme}://{host}") }
     }
@@ -60,5 +75,12 @@ mod tests {
     fn calls_go_to_the_pages_host_over_ws_or_wss() {
         assert_eq!(WebSocketChannel::for_page("http:", "127.0.0.1:50051").origin, "ws://127.0.0.1:50051");
         assert_eq!(WebSocketChannel::for_page("https:", "shop.example").origin, "wss://shop.example");
+    }
+
+    #[test]
+    fn a_development_build_may_send_them_to_the_backends_own_port() {
+        let dev = WebSocketChannel::for_page_or("http:", "127.0.0.1:8080", Some("ws://127.0.0.1:50051/"));
+        assert_eq!(dev.origin, "ws://127.0.0.1:50051");
+        assert_eq!(WebSocketChannel::for_page_or("http:", "127.0.0.1:8080", Some(" ")).origin, "ws://127.0.0.1:8080");
     }
 }
