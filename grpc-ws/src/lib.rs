@@ -5,8 +5,12 @@
 // anything it controls, and no silent truncation of a number it chose.
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
+mod flow;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
+
+pub use flow::{Credit, GRANT, Window};
 
 /// The WebSocket subprotocol a client offers and the server accepts.
 pub const SUBPROTOCOL: &str = "grpc-ws.v1";

@@ -13,7 +13,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use grpc_ws::{Frame, FrameError, INITIAL_WINDOW};
+use grpc_ws::{Frame, FrameError, INITIAL_WINDOW, Window};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
@@ -29,9 +29,6 @@ use crate::error::OrderError;
 
 /// How long a client may take to send its call's metadata.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
-/// The server grants the client this many more request messages each time
-/// the call has taken as many.
-const GRANT: u32 = INITIAL_WINDOW / 2;
 /// The largest window a client may grant, as in HTTP/2: 2^31 - 1 messages.
 const MAX_WINDOW: usize = 0x7fff_ffff;
 /// Most bytes of request messages a call holds unread: the window counts
@@ -153,22 +150,22 @@ async fn run(
 }
 
 /// The request body: the client's messages as the call takes them, granting
-/// the client more each time it has taken `GRANT`.
+/// the client more as grpc-ws's [`Window`] counts them (`GRANT` each time the
+/// call has taken as many).
 fn request_body(
     taken: mpsc::Receiver<Result<Bytes, BoxError>>,
     out: mpsc::Sender<Message>,
     unread: Arc<Mutex<Held>>,
 ) -> axum::body::Body {
-    let mut count = 0_u32;
+    let mut taken_so_far = Window::default();
     let frames = ReceiverStream::new(taken).then(move |message| {
         if let Ok(message) = &message {
             lock(&unread).shrink(message.len());
         }
-        count = count.wrapping_add(1);
-        let grant = count.is_multiple_of(GRANT).then(|| out.clone());
+        let grant = taken_so_far.read_one().map(|more| (out.clone(), more));
         async move {
-            if let Some(out) = grant {
-                let _ = out.send(Message::Binary(Frame::WindowUpdate(GRANT).encode().into())).await;
+            if let Some((out, more)) = grant {
+                let _ = out.send(Message::Binary(Frame::WindowUpdate(more).encode().into())).await;
             }
             message.map(|message| http_body::Frame::data(grpc_ws::grpc_frame(&message)))
         }

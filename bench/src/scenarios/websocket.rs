@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt, stream};
-use grpc_ws::{Frame, INITIAL_WINDOW, SUBPROTOCOL};
+use grpc_ws::{Frame, GRANT, INITIAL_WINDOW, SUBPROTOCOL, Window};
 use ordermgt_proto::CombinedShipment;
 use prost::Message as _;
 use tokio::net::TcpStream;
@@ -35,8 +35,6 @@ use crate::report::Row;
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const PATH: &str = "/ecommerce.OrderManagement/processOrders";
-/// The client grants this many more messages each time it has read as many (as the page does).
-const GRANT: u32 = 32;
 /// A call that receives nothing for this long, with shipments still owed, has stalled.
 const STALL: Duration = Duration::from_secs(15);
 /// WebSockets opened at once before a case starts.
@@ -210,8 +208,8 @@ async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case)
 }
 
 /// Reads the call's answer to its trailers, counting shipments and granting
-/// [`GRANT`] more messages each time it has read as many, and adding the
-/// server's grants to the call's `credit`.
+/// more as grpc-ws's [`Window`] counts them ([`GRANT`] each time it has read as
+/// many), and adding the server's grants to the call's `credit`.
 async fn read_shipments(
     incoming: &mut futures::stream::SplitStream<Socket>,
     grants: mpsc::UnboundedSender<u32>,
@@ -221,7 +219,7 @@ async fn read_shipments(
     case: Case,
 ) -> Result<Tally, String> {
     let mut tally = Tally::default();
-    let mut read = 0usize;
+    let (mut read, mut window) = (0usize, Window::default());
     let mut headers_seen = false;
     loop {
         let bytes = match tokio::time::timeout(STALL, incoming.next()).await {
@@ -251,8 +249,8 @@ async fn read_shipments(
                 let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
                 tally.add(&shipment, case.batch_size, batch_sent);
                 read += 1;
-                if read.is_multiple_of(GRANT as usize) {
-                    let _ = grants.send(GRANT);
+                if let Some(more) = window.read_one() {
+                    let _ = grants.send(more);
                 }
             }
             Frame::WindowUpdate(more) => {

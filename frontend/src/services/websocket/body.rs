@@ -12,7 +12,9 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender};
 use http::HeaderMap;
 use tonic::Status;
 
-use super::frames::{self, Incoming, Window};
+use grpc_ws::Window;
+
+use super::frames::{self, Incoming};
 
 /// What the call's task passes on: the server's frames, or why the call failed.
 pub(super) type FromServer = Result<Incoming, Status>;

@@ -14,7 +14,9 @@ use http_body::Body as _;
 use tonic::Status;
 
 use super::body::FromServer;
-use super::frames::{self, Credit, Received, Reply, Splitter};
+use grpc_ws::Credit;
+
+use super::frames::{self, Received, Reply, Splitter};
 use super::socket::{Socket, SocketEvent};
 
 /// How long a WebSocket may take to open before the call counts as unanswered (and the page falls
@@ -124,7 +126,7 @@ async fn send_requests(
         splitter.push(&chunk);
         while let Some(message) = splitter.next_frame() {
             let message = message?;
-            if !credit.acquire(&mut grants).await {
+            if !frames::acquire(&mut credit, &mut grants).await {
                 // No grant can come any more: the call is ending, and the socket's events say how.
                 return std::future::pending().await;
             }

@@ -8,13 +8,10 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use grpc_ws::{Frame, INITIAL_WINDOW};
+use grpc_ws::{Credit, Frame};
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, TE};
 use tonic::Status;
-
-/// Messages granted back at a time, each time as many have been read (PROTOCOL.md: 32 per 32).
-pub(super) const GRANT: u32 = INITIAL_WINDOW / 2;
 
 /// Cuts tonic's request body, chunks holding any number of gRPC length-prefixed messages (or part
 /// of one), into whole messages. A gRPC length-prefixed message is a grpc-ws message frame, byte
@@ -53,64 +50,16 @@ pub(super) fn metadata(headers: &HeaderMap) -> HeaderMap {
     metadata
 }
 
-/// The window the reader grants: every `GRANT` messages read, as many more may come. Counting
-/// reads, not arrivals, keeps what a reader that stops reading holds to the window.
-#[derive(Debug, Default)]
-pub(super) struct Window {
-    read: u32,
-}
-
-impl Window {
-    /// One message was read; `Some(n)` when `n` more are to be granted.
-    pub(super) fn read_one(&mut self) -> Option<u32> {
-        self.read += 1;
-        (self.read == GRANT).then(|| {
-            self.read = 0;
-            GRANT
-        })
-    }
-}
-
-/// The request messages the client may still send (PROTOCOL.md, flow control): `INITIAL_WINDOW` to
-/// start with, then as many more as the server grants. Taking one per message frame, and waiting
-/// while there is none, the client never sends more than it has been granted in total (the server
-/// ends a call that does with a protocol error), however slowly the call takes its requests: a
-/// pull-driven call such as `processOrders` stops taking ids while its responses wait for window.
-#[derive(Debug)]
-pub(super) struct Credit {
-    left: u64,
-}
-
-impl Default for Credit {
-    fn default() -> Self {
-        Credit { left: INITIAL_WINDOW.into() }
-    }
-}
-
-impl Credit {
-    /// The server granted `more` messages.
-    pub(super) fn grant(&mut self, more: u32) {
-        self.left = self.left.saturating_add(more.into());
-    }
-
-    /// Takes the credit for one message frame: `false`, and nothing taken, when there is none.
-    pub(super) fn take(&mut self) -> bool {
-        let some = self.left > 0;
-        self.left -= u64::from(some);
-        some
-    }
-
-    /// Takes the credit for one message frame, first waiting for the server's `grants` while there
-    /// is none: `false` if they end first (the call is over).
-    pub(super) async fn acquire(&mut self, grants: &mut (impl Stream<Item = u32> + Unpin)) -> bool {
-        while !self.take() {
-            match grants.next().await {
-                Some(more) => self.grant(more),
-                None => return false,
-            }
+/// Takes `credit` for one request message frame (grpc-ws's flow control), first waiting for the
+/// server's `grants` while there is none: `false` if they end first (the call is over).
+pub(super) async fn acquire(credit: &mut Credit, grants: &mut (impl Stream<Item = u32> + Unpin)) -> bool {
+    while !credit.take() {
+        match grants.next().await {
+            Some(more) => credit.grant(more),
+            None => return false,
         }
-        true
     }
+    true
 }
 
 /// What one server frame is for: the response body, or the sender of the requests.
@@ -118,7 +67,7 @@ impl Credit {
 pub(super) enum Received {
     /// For tonic, through the response body.
     Body(Incoming),
-    /// A window update: the server grants this many more request messages ([`Credit`]).
+    /// A window update: the server grants this many more request messages ([`grpc_ws::Credit`]).
     Grant(u32),
 }
 
@@ -275,31 +224,6 @@ mod tests {
         assert_eq!(metadata(&request), headers(&[("authorization", "Bearer s3cret"), ("x-trace", "1")]));
     }
 
-    #[test]
-    fn the_reader_grants_32_for_every_32_messages_read() {
-        let mut window = Window::default();
-        let grants: Vec<u32> = (0..100).filter_map(|_| window.read_one()).collect();
-        assert_eq!(grants, [32, 32, 32]);
-    }
-
-    #[test]
-    fn a_server_sending_all_it_may_never_gets_ahead_of_the_window() {
-        // The server sends whenever it has credit; the reader reads now and then, then stops.
-        let (mut credit, mut unread, mut most_unread) = (INITIAL_WINDOW, 0, 0);
-        let mut window = Window::default();
-        for round in 0..10_000 {
-            unread += std::mem::take(&mut credit);
-            most_unread = most_unread.max(unread);
-            if round < 5_000 && round % 3 == 0 && unread > 0 {
-                unread -= 1;
-                credit += window.read_one().unwrap_or(0);
-            }
-            assert!(unread + credit <= INITIAL_WINDOW, "round {round}: {unread} unread, {credit} granted");
-        }
-        assert_eq!(most_unread, INITIAL_WINDOW);
-        assert_eq!(credit, 0, "a reader that stops reading stops the server");
-    }
-
     /// What `reply` makes of `frame`, for the response body.
     fn for_body(reply: &mut Reply, frame: Vec<u8>) -> Option<Incoming> {
         match reply.frame(frame) {
@@ -353,61 +277,24 @@ mod tests {
     }
 
     #[test]
-    fn the_sender_starts_with_the_initial_window_and_adds_each_grant() {
-        let mut credit = Credit::default();
-        assert_eq!((0..100).filter(|_| credit.take()).count(), 64);
-        assert!(!credit.take(), "none left: nothing taken");
-        credit.grant(32);
-        credit.grant(0);
-        assert_eq!((0..100).filter(|_| credit.take()).count(), 32);
-        credit.grant(u32::MAX);
-        credit.grant(u32::MAX);
-        assert_eq!(credit.left, 2 * u64::from(u32::MAX), "grants add up, whatever their size");
-    }
-
-    #[test]
     fn the_sender_waits_for_a_grant_once_its_credit_is_spent() {
         let mut cx = Context::from_waker(Waker::noop());
         let (grants, mut granted) = futures::channel::mpsc::unbounded::<u32>();
         let mut credit = Credit::default();
-        for _ in 0..INITIAL_WINDOW {
-            assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(true), "within the window");
+        for _ in 0..grpc_ws::INITIAL_WINDOW {
+            assert_eq!(pin!(acquire(&mut credit, &mut granted)).poll(&mut cx), Poll::Ready(true), "within the window");
         }
         {
-            let mut waiting = pin!(credit.acquire(&mut granted));
+            let mut waiting = pin!(acquire(&mut credit, &mut granted));
             assert!(waiting.as_mut().poll(&mut cx).is_pending(), "64 sent, none granted: the sender waits");
             assert!(waiting.as_mut().poll(&mut cx).is_pending());
             grants.unbounded_send(2).expect("the sender listens");
             assert_eq!(waiting.as_mut().poll(&mut cx), Poll::Ready(true), "a grant lets one go");
         }
-        assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(true), "and the other granted");
-        assert!(pin!(credit.acquire(&mut granted)).poll(&mut cx).is_pending());
+        assert_eq!(pin!(acquire(&mut credit, &mut granted)).poll(&mut cx), Poll::Ready(true), "and the other granted");
+        assert!(pin!(acquire(&mut credit, &mut granted)).poll(&mut cx).is_pending());
         drop(grants);
-        assert_eq!(pin!(credit.acquire(&mut granted)).poll(&mut cx), Poll::Ready(false), "the call is over");
-    }
-
-    #[test]
-    fn a_client_sending_all_it_may_never_sends_more_than_the_server_granted() {
-        // The server takes ids now and then, granting 32 for every 32 taken (PROTOCOL.md), and stops
-        // taking them for a while; the client sends whenever it has credit.
-        let mut credit = Credit::default();
-        let (mut sent, mut taken, mut granted, mut most_ahead) = (0u64, 0u64, u64::from(INITIAL_WINDOW), 0);
-        for round in 0..10_000 {
-            while credit.take() {
-                sent += 1;
-            }
-            assert!(sent <= granted, "round {round}: {sent} sent, {granted} granted");
-            most_ahead = most_ahead.max(sent - taken);
-            if !(3_000..6_000).contains(&round) && round % 3 == 0 && taken < sent {
-                taken += 1;
-                if taken.is_multiple_of(32) {
-                    credit.grant(32);
-                    granted += 32;
-                }
-            }
-        }
-        assert_eq!(most_ahead, u64::from(INITIAL_WINDOW), "the client is never more than its window ahead");
-        assert!(taken > 2_000 && sent - taken <= u64::from(INITIAL_WINDOW), "{sent} sent, {taken} taken");
+        assert_eq!(pin!(acquire(&mut credit, &mut granted)).poll(&mut cx), Poll::Ready(false), "the call is over");
     }
 
     #[test]
