@@ -49,6 +49,8 @@ pub struct App {
     compress_responses: bool,
     tls: Option<Tls>,
     websocket_calls: TaskTracker,
+    /// The WebSocket calls served at once (`--max-websocket-calls`).
+    websocket_slots: websocket::CallSlots,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             compress_responses: config.compress_responses,
             tls: None,
             websocket_calls: TaskTracker::new(),
+            websocket_slots: websocket::CallSlots::new(config.limits.max_websocket_calls as usize),
         }
     }
 
@@ -172,6 +175,7 @@ impl App {
             self.origins.clone(),
             max_message,
             self.websocket_calls.clone(),
+            self.websocket_slots.clone(),
             self.processor.budget().clone(),
         );
         let full = calls

@@ -24,6 +24,10 @@ const DEFAULT_MAX_HELD_BYTES: usize = 192 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_IDS: u32 = 256;
 const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::sessions::MAX_QUEUED_IDS);
 const DEFAULT_MAX_SESSIONS: u32 = 1_024;
+/// An idle WebSocket call costs about 22 KiB outside the byte budget, a busy one its window of
+/// messages (within the budget): a thousand of them is what a browser-facing server of this size
+/// serves, and a quarter of the connection cap.
+const DEFAULT_MAX_WEBSOCKET_CALLS: u32 = 1_024;
 const _: () = assert!(DEFAULT_MAX_SESSIONS as usize == crate::sessions::MAX_SESSIONS);
 
 /// ecommerce.OrderManagement over native gRPC and gRPC-Web, on one port.
@@ -132,6 +136,12 @@ pub struct Limits {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_calls: u32,
 
+    /// Calls over WebSocket (the page's full-duplex transport) served at once; past it a new one is
+    /// answered RESOURCE_EXHAUSTED and its socket closed (1013, try again later).
+    #[arg(long, env = "ORDERMGT_MAX_WEBSOCKET_CALLS", value_name = "N", default_value_t = DEFAULT_MAX_WEBSOCKET_CALLS,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_websocket_calls: u32,
+
     /// Bytes of client data the server holds at once, all calls together: updates being gathered,
     /// orders looked up for processing, search pages, unread WebSocket messages. A call that would
     /// pass it fails with RESOURCE_EXHAUSTED; the others go on.
@@ -165,6 +175,7 @@ impl Default for Limits {
             max_calls: DEFAULT_MAX_CALLS,
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             max_held_bytes_per_connection: None,
+            max_websocket_calls: DEFAULT_MAX_WEBSOCKET_CALLS,
         }
     }
 }

@@ -285,3 +285,41 @@ async fn a_client_that_sends_past_its_credit_is_stopped_with_a_protocol_error() 
     assert_eq!(answer.close_code, Some(1002));
     server.wait_for_open_streams(0).await;
 }
+
+/// Calls over WebSocket past `--max-websocket-calls` (here 2) are answered
+/// RESOURCE_EXHAUSTED naming the flag, and their sockets closed with 1013 (try
+/// again later); once a call ends, the next is served.
+#[tokio::test]
+async fn websocket_calls_past_the_cap_are_refused_until_one_ends() {
+    let mut config = Config::default();
+    config.limits.max_websocket_calls = 2;
+    let server = common::spawn_with(config).await;
+    let path = "/ecommerce.OrderManagement/processOrders";
+    let mut first = WsCall::open(server.addr, path, &[]).await;
+    let _second = WsCall::open(server.addr, path, &[]).await;
+    server.wait_for_open_streams(2).await;
+
+    let mut refused = WsCall::open(server.addr, path, &[]).await;
+    let answer = refused.answer().await;
+    assert_eq!(answer.status(), Some("8"), "{answer:?}");
+    assert!(answer.message().contains("--max-websocket-calls"), "{}", answer.message());
+    assert!(answer.message().contains("2 WebSocket calls"), "{}", answer.message());
+    assert_eq!(answer.close_code, Some(1013), "try again later");
+
+    first.half_close().await;
+    assert_eq!(first.answer().await.status(), Some("0"), "the first call ends");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut again = WsCall::open(server.addr, path, &[]).await;
+        again.send(&"102".to_string()).await;
+        again.half_close().await;
+        let answer = again.answer().await;
+        if answer.status() == Some("0") {
+            assert_eq!(answer.messages.len(), 1, "102 shipped");
+            break;
+        }
+        assert_eq!(answer.status(), Some("8"), "{answer:?}");
+        assert!(tokio::time::Instant::now() < deadline, "no room for a call after one ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -44,6 +44,7 @@ const WRITE_QUEUE: usize = 64;
 const NORMAL: u16 = 1000;
 const PROTOCOL_ERROR: u16 = 1002;
 const POLICY_VIOLATION: u16 = 1008;
+const TRY_AGAIN_LATER: u16 = 1013;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Requests = mpsc::Sender<Result<Bytes, BoxError>>;
@@ -99,6 +100,23 @@ pub(super) async fn serve(
         };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
     }
+}
+
+/// Answers a call the server will not run with `status` (trailers-only), then
+/// closes the socket with 1013 (try again later), reading what the client sent
+/// meanwhile until its Close.
+pub(super) async fn refuse(socket: WebSocket, status: Status) {
+    let (mut sink, mut incoming) = socket.split();
+    let _ = sink.send(headers_message(&trailers_of(&status))).await;
+    let _ = sink.send(Message::Close(Some(CloseFrame { code: TRY_AGAIN_LATER, reason: "".into() }))).await;
+    let drained = async {
+        while let Some(Ok(message)) = incoming.next().await {
+            if let Message::Close(_) = message {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
 }
 
 /// Runs the call: `None` once its response has been sent whole, else why it

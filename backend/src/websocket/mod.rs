@@ -5,6 +5,7 @@
 //! deadline, log line, metrics) and the same services handle it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -13,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use grpc_ws::SUBPROTOCOL;
 use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use crate::budget::Budget;
@@ -29,6 +31,28 @@ const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 mod call;
 
+/// The WebSocket calls served at once: at most `limit` (`--max-websocket-calls`). Clones share them.
+#[derive(Debug, Clone)]
+pub struct CallSlots {
+    permits: Arc<Semaphore>,
+    limit: usize,
+}
+
+impl CallSlots {
+    pub fn new(limit: usize) -> Self {
+        Self { permits: Arc::new(Semaphore::new(limit)), limit }
+    }
+
+    /// The status of a call past the cap.
+    fn refusal(&self) -> tonic::Status {
+        tonic::Status::resource_exhausted(format!(
+            "the server already serves {} WebSocket calls, as many as it may at once (--max-websocket-calls): \
+             try again later",
+            self.limit
+        ))
+    }
+}
+
 /// What the WebSocket endpoint needs: where to run calls, who may open them,
 /// and the calls in progress (so shutdown can wait for them).
 #[derive(Debug, Clone)]
@@ -37,6 +61,7 @@ pub struct Endpoint {
     origins: OriginPolicy,
     max_message_bytes: usize,
     open: TaskTracker,
+    slots: CallSlots,
     budget: Budget,
 }
 
@@ -47,9 +72,10 @@ impl Endpoint {
         origins: OriginPolicy,
         max_message_bytes: usize,
         open: TaskTracker,
+        slots: CallSlots,
         budget: Budget,
     ) -> Self {
-        Self { calls, origins, max_message_bytes, open, budget }
+        Self { calls, origins, max_message_bytes, open, slots, budget }
     }
 }
 
@@ -77,6 +103,9 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     // The socket is its connection's own: its call draws on that connection's share.
     let budget = endpoint.budget.for_call(&parts.extensions);
     let open = endpoint.open.token();
+    // Past the cap the upgrade still completes, so that the client reads a status rather than a
+    // refused handshake it could not tell from a proxy without WebSockets.
+    let slot = Arc::clone(&endpoint.slots.permits).try_acquire_owned();
     // Room for the largest message the calls accept, so that the call's own
     // check, with its clear status, is what refuses a bigger one.
     let limit = endpoint.max_message_bytes.saturating_mul(2).saturating_add(1024);
@@ -85,7 +114,10 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     let socket =
         socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK)).read_buffer_size(READ_BUFFER_BYTES);
     socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
-        call::serve(socket, endpoint.calls, path, peer, budget).await;
+        match slot {
+            Ok(_slot) => call::serve(socket, endpoint.calls, path, peer, budget).await,
+            Err(_) => call::refuse(socket, endpoint.slots.refusal()).await,
+        }
         drop(open);
     })
 }
