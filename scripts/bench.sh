@@ -11,7 +11,8 @@
 #   unary getOrder (c=32) from ordermgt-bench's client and from nghttp2's h2load (installed if missing),
 #   processOrders at 1, 64 and 1,024 streams from three clients: tonic's (bidi), one DATA frame per id
 #   (bidi-frames), and one that sends all the windows take before it reads (bidi-send-first);
-# and then what only ours serves or what fills a store (websocket, add, search, idle-streams) on ours alone.
+# and then what only ours serves or what fills a store (websocket, add, search, idle-streams) on ours alone,
+# the page's bundle sizes, and the page against 100,005 orders in each browser (e2e/tests/scale.rs).
 # The report (medians, ratios to the Go server, ✓/✗ against 1.5×) is printed and written to
 # target/bench/report.md, the raw figures to target/bench/report.json and target/bench/ours.json.
 # Usage: scripts/bench.sh [ordermgt-bench flags...]   e.g. scripts/bench.sh --streams 1,64 --seconds 10
@@ -113,5 +114,17 @@ report=$out/report.md
         done
     else
         echo "(The page is not built: scripts/build-page.sh builds it, and this report then lists its size.)"
+    fi
+    echo
+    if compgen -G "dist/*_bg.wasm" >/dev/null && command -v chromedriver >/dev/null \
+        && command -v geckodriver >/dev/null && command -v WebKitWebDriver >/dev/null; then
+        echo "## The page against 100,005 orders (e2e/tests/scale.rs, one browser at a time)"
+        echo
+        echo "Targets: first row ≤ 150 ms, the whole list ≤ 2 s, no long task over 100 ms."
+        echo
+        cargo test --locked -p e2e --test scale -- --nocapture --test-threads 1 2>/dev/null \
+            | grep -E '^[a-z]+: [0-9]+ orders: ' | sed 's/^/- /'
+    else
+        echo "(The page's figures at 100,000 orders need the page built and the browsers: scripts/setup.sh --test.)"
     fi
 } | tee "$report"
