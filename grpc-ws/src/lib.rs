@@ -6,11 +6,13 @@
 #![warn(clippy::unwrap_used, clippy::expect_used, clippy::cast_possible_truncation)]
 
 mod flow;
+mod reply;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 pub use flow::{Credit, GRANT, Window};
+pub use reply::{Reply, ReplyError, ServerFrame};
 
 /// The WebSocket subprotocol a client offers and the server accepts.
 pub const SUBPROTOCOL: &str = "grpc-ws.v1";

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt, stream};
-use grpc_ws::{Frame, GRANT, INITIAL_WINDOW, SUBPROTOCOL, Window};
+use grpc_ws::{Frame, GRANT, INITIAL_WINDOW, Reply, SUBPROTOCOL, ServerFrame, Window};
 use ordermgt_proto::CombinedShipment;
 use prost::Message as _;
 use tokio::net::TcpStream;
@@ -219,8 +219,7 @@ async fn read_shipments(
     case: Case,
 ) -> Result<Tally, String> {
     let mut tally = Tally::default();
-    let (mut read, mut window) = (0usize, Window::default());
-    let mut headers_seen = false;
+    let (mut read_messages, mut window, mut reply) = (0usize, Window::default(), Reply::default());
     loop {
         let bytes = match tokio::time::timeout(STALL, incoming.next()).await {
             Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
@@ -233,7 +232,7 @@ async fn read_shipments(
             Err(_) => {
                 return Err(format!(
                     "stalled: nothing from the server for {}s; {} of {} ids queued to the socket, \
-                     the server granting {INITIAL_WINDOW} + {} ids; {read} messages read ({} orders), \
+                     the server granting {INITIAL_WINDOW} + {} ids; {read_messages} messages read ({} orders), \
                      window granted {INITIAL_WINDOW} + {} messages",
                     STALL.as_secs(),
                     progress.ids_queued.load(Ordering::Relaxed),
@@ -244,29 +243,30 @@ async fn read_shipments(
                 ));
             }
         };
-        match Frame::decode(&bytes).map_err(|error| format!("a malformed frame from the server: {error}"))? {
-            Frame::Message(message) => {
+        let read = reply.frame(&bytes).map_err(|error| format!("the server broke grpc-ws: {error}"))?;
+        match read {
+            Some(ServerFrame::Message(message)) => {
                 let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
                 tally.add(&shipment, case.batch_size, batch_sent);
-                read += 1;
+                read_messages += 1;
                 if let Some(more) = window.read_one() {
                     let _ = grants.send(more);
                 }
             }
-            Frame::WindowUpdate(more) => {
+            Some(ServerFrame::Grant(more)) => {
                 // A server granting past the semaphore's bound grants more than a call ever sends.
                 credit.add_permits((more as usize).min(Semaphore::MAX_PERMITS - credit.available_permits()));
                 progress.credit_granted.fetch_add(more as usize, Ordering::Relaxed);
             }
-            Frame::Headers(headers) if !headers_seen && !headers.contains_key("grpc-status") => headers_seen = true,
-            Frame::Headers(trailers) => {
+            Some(ServerFrame::Head(headers)) if !headers.contains_key("grpc-status") => {}
+            Some(ServerFrame::Head(trailers) | ServerFrame::Trailers(trailers)) => {
                 let value = |name: &str| trailers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
                 return match value("grpc-status") {
                     "0" => Ok(tally),
                     status => Err(format!("the call ended with grpc-status {status}: {}", value("grpc-message"))),
                 };
             }
-            other => return Err(format!("a server sends no {other:?}")),
+            None => return Err("a frame after the trailers".to_string()),
         }
     }
 }

@@ -9,14 +9,12 @@ use std::pin::{Pin, pin};
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::{FutureExt, StreamExt, select_biased};
 use gloo_timers::future::TimeoutFuture;
-use grpc_ws::{Frame, SUBPROTOCOL};
+use grpc_ws::{Credit, Frame, Reply, SUBPROTOCOL};
 use http_body::Body as _;
 use tonic::Status;
 
 use super::body::FromServer;
-use grpc_ws::Credit;
-
-use super::frames::{self, Received, Reply, Splitter};
+use super::frames::{self, Received, Splitter};
 use super::socket::{Socket, SocketEvent};
 
 /// How long a WebSocket may take to open before the call counts as unanswered (and the page falls
@@ -63,7 +61,7 @@ async fn call(
             },
             event = events.next() => match event {
                 Some(SocketEvent::Binary(raw)) => {
-                    match reply.frame(raw)? {
+                    match frames::receive(&mut reply, raw)? {
                         Some(Received::Body(incoming)) => {
                             let _ = to_body.unbounded_send(Ok(incoming));
                         }
@@ -78,9 +76,11 @@ async fn call(
                     }
                 }
                 Some(SocketEvent::Text) => return Err(Status::internal("grpc-ws: the server sent a text message")),
-                Some(SocketEvent::Closed { code, reason }) => return reply.closed(code, &reason).map_or(Ok(()), Err),
+                Some(SocketEvent::Closed { code, reason }) => {
+                    return frames::closed(reply, code, &reason).map_or(Ok(()), Err);
+                }
                 Some(SocketEvent::Open) => {}
-                None => return reply.closed(1006, "").map_or(Ok(()), Err),
+                None => return frames::closed(reply, 1006, "").map_or(Ok(()), Err),
             },
             sent = sending => sent?,
         }

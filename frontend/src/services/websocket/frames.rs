@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use grpc_ws::{Credit, Frame};
+use grpc_ws::{Credit, Reply, ServerFrame};
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, TE};
 use tonic::Status;
@@ -81,54 +81,29 @@ pub(super) enum Incoming {
     Trailers(HeaderMap),
 }
 
-/// Where the server's reply stands.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) enum Reply {
-    #[default]
-    AwaitingHead,
-    Streaming,
-    /// Trailers came: the call is over, whatever follows.
-    Done,
+/// Reads one WebSocket message from the server in its place ([`grpc_ws::Reply`]): for the response
+/// body, or a grant for the sender; `None` once the call is over.
+pub(super) fn receive(reply: &mut Reply, raw: Vec<u8>) -> Result<Option<Received>, Status> {
+    let read = reply.frame(&raw).map_err(|error| Status::internal(format!("grpc-ws: {error}")))?;
+    Ok(read.map(|read| match read {
+        ServerFrame::Head(headers) => Received::Body(Incoming::Head(headers)),
+        // The message frame is the gRPC length-prefixed message itself.
+        ServerFrame::Message(_) => Received::Body(Incoming::Message(Bytes::from(raw))),
+        ServerFrame::Trailers(trailers) => Received::Body(Incoming::Trailers(trailers)),
+        ServerFrame::Grant(more) => Received::Grant(more),
+    }))
 }
 
-impl Reply {
-    /// Reads one WebSocket message from the server. A window update may come at any time before
-    /// the trailers (a call may take requests before it answers), and leaves the reply where it is.
-    pub(super) fn frame(&mut self, raw: Vec<u8>) -> Result<Option<Received>, Status> {
-        let frame = Frame::decode(&raw).map_err(|error| Status::internal(format!("grpc-ws: {error}")))?;
-        let incoming = match (*self, frame) {
-            (Reply::Done, _) => return Ok(None),
-            (_, Frame::WindowUpdate(more)) => return Ok(Some(Received::Grant(more))),
-            (Reply::AwaitingHead, Frame::Headers(headers)) => {
-                *self = if headers.contains_key("grpc-status") { Reply::Done } else { Reply::Streaming };
-                Incoming::Head(headers)
-            }
-            // The message frame is the gRPC length-prefixed message itself.
-            (Reply::Streaming, Frame::Message(_)) => Incoming::Message(Bytes::from(raw)),
-            (Reply::Streaming, Frame::Headers(trailers)) => {
-                *self = Reply::Done;
-                Incoming::Trailers(trailers)
-            }
-            (Reply::AwaitingHead, Frame::Message(_)) => {
-                return Err(Status::internal("grpc-ws: a message came before the response headers"));
-            }
-            (_, Frame::EndOfStream) => {
-                return Err(Status::internal("grpc-ws: the server sent a frame only a client may send"));
-            }
-        };
-        Ok(Some(Received::Body(incoming)))
-    }
-
-    /// The status of a call whose WebSocket closed now, or `None` if the call was over already.
-    pub(super) fn closed(self, code: u16, reason: &str) -> Option<Status> {
-        match self {
-            Reply::AwaitingHead => Some(closed_unanswered(code, reason)),
-            Reply::Streaming => Some(Status::unavailable(format!(
-                "the connection to the server was lost before the call ended (WebSocket closed, {})",
-                close_in_words(code, reason)
-            ))),
-            Reply::Done => None,
-        }
+/// The status of a call whose WebSocket closed where `reply` stands, or `None` if the call was
+/// over already.
+pub(super) fn closed(reply: Reply, code: u16, reason: &str) -> Option<Status> {
+    match reply {
+        Reply::AwaitingHead => Some(closed_unanswered(code, reason)),
+        Reply::Streaming => Some(Status::unavailable(format!(
+            "the connection to the server was lost before the call ended (WebSocket closed, {})",
+            close_in_words(code, reason)
+        ))),
+        Reply::Done => None,
     }
 }
 
@@ -203,7 +178,7 @@ mod tests {
         assert_eq!(splitter.next_frame().map(Result::unwrap), Some(three.clone()));
         assert!(splitter.next_frame().is_none() && !splitter.has_partial());
         // Each is a message frame as the server decodes it.
-        assert_eq!(Frame::decode(&one), Ok(Frame::Message(Bytes::from_static(b"102"))));
+        assert_eq!(grpc_ws::Frame::decode(&one), Ok(grpc_ws::Frame::Message(Bytes::from_static(b"102"))));
     }
 
     #[test]
@@ -222,58 +197,6 @@ mod tests {
             ("x-trace", "1"),
         ]);
         assert_eq!(metadata(&request), headers(&[("authorization", "Bearer s3cret"), ("x-trace", "1")]));
-    }
-
-    /// What `reply` makes of `frame`, for the response body.
-    fn for_body(reply: &mut Reply, frame: Vec<u8>) -> Option<Incoming> {
-        match reply.frame(frame) {
-            Ok(Some(Received::Body(incoming))) => Some(incoming),
-            other => panic!("not for the body: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn a_reply_is_headers_messages_then_trailers() {
-        let mut reply = Reply::default();
-        let head = Frame::Headers(HeaderMap::new()).encode();
-        assert_eq!(for_body(&mut reply, head), Some(Incoming::Head(HeaderMap::new())));
-        let message = Frame::Message(Bytes::from_static(b"cmb-1")).encode();
-        assert_eq!(for_body(&mut reply, message.clone()), Some(Incoming::Message(Bytes::from(message))));
-        let trailers = headers(&[("grpc-status", "0")]);
-        assert_eq!(for_body(&mut reply, Frame::Headers(trailers.clone()).encode()), Some(Incoming::Trailers(trailers)));
-        assert_eq!(reply, Reply::Done);
-        assert!(reply.closed(1000, "").is_none(), "a close after the trailers is the call's normal end");
-    }
-
-    #[test]
-    fn trailers_only_end_the_call_at_once() {
-        let mut reply = Reply::default();
-        let trailers = headers(&[("grpc-status", "16"), ("grpc-message", "needs the write token")]);
-        assert_eq!(for_body(&mut reply, Frame::Headers(trailers.clone()).encode()), Some(Incoming::Head(trailers)));
-        assert_eq!(reply, Reply::Done);
-    }
-
-    #[test]
-    fn the_servers_window_updates_are_grants_for_the_sender_before_and_after_the_headers() {
-        let mut reply = Reply::default();
-        // A call may take requests, and grant more, before it answers.
-        assert_eq!(reply.frame(Frame::WindowUpdate(32).encode()).ok().flatten(), Some(Received::Grant(32)));
-        assert_eq!(reply, Reply::AwaitingHead, "a grant is not the answer");
-        for_body(&mut reply, Frame::Headers(HeaderMap::new()).encode());
-        assert_eq!(reply.frame(Frame::WindowUpdate(7).encode()).ok().flatten(), Some(Received::Grant(7)));
-        assert_eq!(reply, Reply::Streaming);
-        for_body(&mut reply, Frame::Headers(headers(&[("grpc-status", "0")])).encode());
-        assert_eq!(reply.frame(Frame::WindowUpdate(32).encode()).ok().flatten(), None, "the call is over");
-    }
-
-    #[test]
-    fn frames_out_of_place_are_protocol_errors() {
-        let message = Frame::Message(Bytes::from_static(b"x")).encode();
-        assert!(Reply::AwaitingHead.frame(message).is_err(), "a message before the headers");
-        assert!(Reply::Streaming.frame(Frame::EndOfStream.encode()).is_err(), "only a client half-closes");
-        assert!(Reply::AwaitingHead.frame(Frame::EndOfStream.encode()).is_err());
-        assert!(Reply::Streaming.frame(vec![0, 0]).is_err(), "not a frame");
-        assert!(Reply::Streaming.frame(vec![0x20, 0, 0, 0, 2, 0, 1]).is_err(), "a short window update");
     }
 
     #[test]
@@ -298,12 +221,33 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_reaches_tonic_as_the_frames_it_read_messages_byte_for_byte() {
+        let mut reply = Reply::default();
+        let head = grpc_ws::Frame::Headers(HeaderMap::new()).encode();
+        assert_eq!(receive(&mut reply, head).ok().flatten(), Some(Received::Body(Incoming::Head(HeaderMap::new()))));
+        let message = grpc_ws::Frame::Message(Bytes::from_static(b"cmb-1")).encode();
+        let read = receive(&mut reply, message.clone()).ok().flatten();
+        assert_eq!(read, Some(Received::Body(Incoming::Message(Bytes::from(message)))));
+        assert_eq!(
+            receive(&mut reply, grpc_ws::Frame::WindowUpdate(32).encode()).ok().flatten(),
+            Some(Received::Grant(32))
+        );
+        let trailers = headers(&[("grpc-status", "0")]);
+        let read = receive(&mut reply, grpc_ws::Frame::Headers(trailers.clone()).encode()).ok().flatten();
+        assert_eq!(read, Some(Received::Body(Incoming::Trailers(trailers))));
+        assert!(closed(reply, 1000, "").is_none(), "a close after the trailers is the call's normal end");
+        let broken =
+            receive(&mut Reply::AwaitingHead, grpc_ws::Frame::EndOfStream.encode()).expect_err("a client's frame");
+        assert_eq!(broken.message(), "grpc-ws: the server sent a frame only a client may send");
+    }
+
+    #[test]
     fn a_close_before_the_first_frame_is_unanswered_and_later_a_lost_connection() {
-        let never = Reply::AwaitingHead.closed(1006, "").expect("a failure");
+        let never = closed(Reply::AwaitingHead, 1006, "").expect("a failure");
         assert_eq!(never.code(), tonic::Code::Unavailable);
         assert!(is_unanswered(&never), "the page may fall back: {never:?}");
         assert!(never.message().contains("code 1006"));
-        let lost = Reply::Streaming.closed(1001, "going away").expect("a failure");
+        let lost = closed(Reply::Streaming, 1001, "going away").expect("a failure");
         assert_eq!(lost.code(), tonic::Code::Unavailable);
         assert!(!is_unanswered(&lost), "the call may have run: no fallback");
         assert!(lost.message().contains("connection to the server was lost"), "{}", lost.message());
