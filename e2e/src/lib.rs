@@ -217,6 +217,13 @@ pub async fn get_text(url: &str) -> Option<String> {
     head.split(' ').nth(1).filter(|code| *code == "200").map(|_| body.to_string())
 }
 
+/// What [`Session::wait_for_values`] reads of each element.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    Attribute(&'a str),
+    Property(&'a str),
+}
+
 /// Starts Xvfb on a display it picks: the server and the display's name (`:N`).
 async fn virtual_display() -> (Child, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
@@ -319,18 +326,36 @@ impl Session {
 
     /// The `attribute` of every element matching `css`, once `done` accepts them.
     pub async fn wait_for_attrs(&self, css: &str, attribute: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        self.wait_for_values(css, Value::Attribute(attribute), done).await
+    }
+
+    /// The `property` of every element matching `css` (an input's `value` is one, not an
+    /// attribute), once `done` accepts them.
+    pub async fn wait_for_props(&self, css: &str, property: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        self.wait_for_values(css, Value::Property(property), done).await
+    }
+
+    async fn wait_for_values(&self, css: &str, read: Value<'_>, done: impl Fn(&[String]) -> bool) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let mut values = Vec::new();
             for element in self.all(css).await {
-                if let Ok(Some(value)) = element.attr(attribute).await {
+                let value = match read {
+                    Value::Attribute(name) => element.attr(name).await,
+                    Value::Property(name) => element.prop(name).await,
+                };
+                if let Ok(Some(value)) = value {
                     values.push(value);
                 }
             }
             if done(&values) {
                 return values;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{css}[{attribute}] stayed {values:?}");
+            let what = match read {
+                Value::Attribute(name) => format!("[{name}]"),
+                Value::Property(name) => format!(".{name}"),
+            };
+            assert!(tokio::time::Instant::now() < deadline, "{css}{what} stayed {values:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -29,21 +29,9 @@ async fn stored(url: &str, id: &str) -> Order {
     client(url).await.get_order(id.to_string()).await.expect("getOrder").into_inner()
 }
 
-/// The items a draft shows, one input each, once `done` accepts them (an input's value is a
-/// property, not an attribute).
+/// The items a draft shows, one input each, once `done` accepts them.
 async fn draft_items(page: &Session, draft: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let deadline = tokio::time::Instant::now() + e2e::PATIENCE;
-    loop {
-        let mut items = Vec::new();
-        for input in page.all(&format!("{draft} li.draft-item input[name=item]")).await {
-            items.push(input.prop("value").await.ok().flatten().unwrap_or_default());
-        }
-        if done(&items) {
-            return items;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{draft}'s items stayed {items:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    page.wait_for_props(&format!("{draft} li.draft-item input[name=item]"), "value", done).await
 }
 
 async fn edits_change_only_what_was_changed(browser: Browser) {

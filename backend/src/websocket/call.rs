@@ -88,18 +88,23 @@ pub(super) async fn serve(
     drop(out);
     let _ = writer.await;
     if close.is_some() {
-        // The closing handshake: what the client sent meanwhile is read and
-        // dropped until its Close, so that the socket is not reset under it
-        // before it has read the trailers.
-        let drained = async {
-            while let Some(Ok(message)) = incoming.next().await {
-                if let Message::Close(_) = message {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
+        await_clients_close(&mut incoming).await;
     }
+}
+
+/// The closing handshake, once the server has sent its Close: what the client
+/// sent meanwhile is read and dropped until its Close (for up to
+/// [`CLOSE_TIMEOUT`]), so that the socket is not reset under it before it has
+/// read the trailers.
+async fn await_clients_close(incoming: &mut SplitStream<WebSocket>) {
+    let drained = async {
+        while let Some(Ok(message)) = incoming.next().await {
+            if let Message::Close(_) = message {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
 }
 
 /// Answers a call the server will not run with `status` (trailers-only), then
@@ -109,14 +114,7 @@ pub(super) async fn refuse(socket: WebSocket, status: Status) {
     let (mut sink, mut incoming) = socket.split();
     let _ = sink.send(headers_message(&trailers_of(&status))).await;
     let _ = sink.send(Message::Close(Some(CloseFrame { code: TRY_AGAIN_LATER, reason: "".into() }))).await;
-    let drained = async {
-        while let Some(Ok(message)) = incoming.next().await {
-            if let Message::Close(_) = message {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
+    await_clients_close(&mut incoming).await;
 }
 
 /// Runs the call: `None` once its response has been sent whole, else why it
