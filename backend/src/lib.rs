@@ -20,6 +20,7 @@ pub mod health;
 pub mod hosts;
 mod http1;
 mod http2;
+mod lanes;
 pub mod logs;
 pub mod methods;
 pub mod metrics;

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::connection::{self, Connection, Roster};
 use crate::http2;
+use crate::lanes::Lanes;
 
 /// How long a client may take to send an HTTP/1.1 request's headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -55,6 +56,7 @@ pub async fn serve(
     health.set_serving(true);
     let max_connections = connection_cap(limits.max_connections);
     let metrics = app.metrics().clone();
+    let lanes = Lanes::per_core()?;
     let mut roster = Roster::default();
     let mut connections = JoinSet::new();
     let mut last_refusal_logged: Option<Instant> = None;
@@ -80,7 +82,8 @@ pub async fn serve(
                             continue;
                         }
                     }
-                    connections.spawn(connection::serve(Arc::clone(&shared), tcp, peer, roster.join()));
+                    let (shared, activity) = (Arc::clone(&shared), roster.join());
+                    lanes.spawn(&mut connections, tcp, move |tcp| connection::serve(shared, tcp, peer, activity));
                 }
                 Err(error) if is_per_connection(&error) => {}
                 Err(error) => {

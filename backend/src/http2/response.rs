@@ -163,6 +163,12 @@ pub(super) fn reset_of(reset: Result<Reason, h2::Error>) -> Unsent {
 fn strip_connection_headers(headers: &mut HeaderMap) {
     const HOP_BY_HOP: [HeaderName; 4] =
         [header::TRANSFER_ENCODING, header::UPGRADE, HeaderName::from_static("keep-alive"), header::TE];
+    // Almost every response has none: one pass over its few names, not six lookups.
+    let connection_specific =
+        |name: &HeaderName| name == header::CONNECTION || name == "proxy-connection" || HOP_BY_HOP.contains(name);
+    if !headers.keys().any(connection_specific) {
+        return;
+    }
     if let Some(connection) = headers.remove(header::CONNECTION) {
         let named: Vec<String> = connection
             .to_str()
