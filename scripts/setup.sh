@@ -28,6 +28,11 @@ if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -qq build-essential >/dev/null
 fi
 
+# The toolchain rust-toolchain.toml pins, with its parts (a no-op when it is there).
+if ! rustup toolchain list | grep -q "^$(sed -n 's/^channel = "\(.*\)"$/\1/p' rust-toolchain.toml)-"; then
+    say "installing the Rust toolchain rust-toolchain.toml names"
+    rustup toolchain install
+fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown

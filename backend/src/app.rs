@@ -205,7 +205,7 @@ impl App {
     }
 
     /// Tells open calls that shutdown has begun.
-    pub fn shutdown(&self) -> &crate::shutdown::Shutdown {
+    pub fn shutdown(&self) -> &tokio_util::sync::CancellationToken {
         self.processor.shutdown()
     }
 

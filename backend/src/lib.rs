@@ -32,7 +32,6 @@ mod reflection;
 pub mod serve;
 pub mod service;
 pub mod sessions;
-pub mod shutdown;
 pub mod single_message;
 pub mod store;
 pub mod tls;

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use crate::budget::{Budget, Held};
 use crate::error::OrderError;
 use crate::metrics::{GaugeGuard, Metrics};
 use crate::order::Order;
-use crate::shutdown::Shutdown;
 use crate::store::OrderStore;
 
 /// Largest batch size: a stream holds up to one batch of orders in memory.
@@ -138,7 +138,7 @@ pub fn run<E>(
 where
     E: From<OrderError> + Send + 'static,
 {
-    let ids = ids.take_until(session.processor.shutdown.begun());
+    let ids = ids.take_until(session.processor.shutdown.clone().cancelled_owned());
     async_stream::try_stream! {
         let mut ids = std::pin::pin!(ids);
         let mut failed = None;
@@ -273,7 +273,7 @@ pub struct Processor {
     batch_size: BatchSize,
     shipments_made: Arc<AtomicU64>,
     metrics: Metrics,
-    shutdown: Shutdown,
+    shutdown: CancellationToken,
     budget: Budget,
 }
 
@@ -284,7 +284,7 @@ impl Processor {
             batch_size,
             shipments_made: Arc::default(),
             metrics: Metrics::default(),
-            shutdown: Shutdown::default(),
+            shutdown: CancellationToken::new(),
             budget: Budget::unlimited(),
         }
     }
@@ -330,8 +330,9 @@ impl Processor {
         self.metrics.process_streams_open().get()
     }
 
-    /// Begun, it has every session's [`run`] stop reading ids, ship its partial batch and end.
-    pub fn shutdown(&self) -> &Shutdown {
+    /// Cancelled when the server begins to shut down: every session's [`run`] then stops reading
+    /// ids, ships its partial batch and ends.
+    pub fn shutdown(&self) -> &CancellationToken {
         &self.shutdown
     }
 

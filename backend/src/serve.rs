@@ -98,7 +98,7 @@ pub async fn serve(
 
     health.set_serving(false);
     drop(listener);
-    streams.begin();
+    streams.cancel();
     let _ = closing_tx.send(true);
     while connections.join_next().await.is_some() {}
     websocket_calls.close();
