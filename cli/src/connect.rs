@@ -1,6 +1,7 @@
 //! The connection to the server: plain or TLS by the URL's scheme, with the
 //! write token, if one is given, on every call.
 
+use anyhow::{Context, anyhow};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -24,31 +25,28 @@ impl Interceptor for Bearer {
     }
 }
 
-pub(crate) async fn client(cli: &Cli) -> Result<Client, String> {
-    let mut endpoint = Channel::from_shared(cli.server.clone())
-        .map_err(|error| format!("{:?} is not a server URL: {error}", cli.server))?;
+pub(crate) async fn client(cli: &Cli) -> anyhow::Result<Client> {
+    let mut endpoint =
+        Channel::from_shared(cli.server.clone()).with_context(|| format!("{:?} is not a server URL", cli.server))?;
     if cli.server.starts_with("https://") {
         let mut tls = ClientTlsConfig::new().with_webpki_roots();
         if let Some(file) = &cli.ca_cert {
-            let pem = std::fs::read(file)
-                .map_err(|error| format!("cannot read the CA certificate {}: {error}", file.display()))?;
+            let pem =
+                std::fs::read(file).with_context(|| format!("cannot read the CA certificate {}", file.display()))?;
             tls = tls.ca_certificate(Certificate::from_pem(pem));
         }
-        endpoint = endpoint.tls_config(tls).map_err(|error| format!("cannot set up TLS: {error}"))?;
+        endpoint = endpoint.tls_config(tls).context("cannot set up TLS")?;
     }
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|error| format!("cannot reach {}: {}", cli.server, crate::source_chain(&error)))?;
+    let channel = endpoint.connect().await.with_context(|| format!("cannot reach {}", cli.server))?;
     Ok(OrderManagementClient::with_interceptor(channel, Bearer(bearer(cli)?)))
 }
 
-fn bearer(cli: &Cli) -> Result<Option<MetadataValue<Ascii>>, String> {
+fn bearer(cli: &Cli) -> anyhow::Result<Option<MetadataValue<Ascii>>> {
     let Some(file) = &cli.token_file else { return Ok(None) };
-    let token = std::fs::read_to_string(file)
-        .map_err(|error| format!("cannot read the token file {}: {error}", file.display()))?;
+    let token =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read the token file {}", file.display()))?;
     let value = format!("Bearer {}", token.trim())
         .parse()
-        .map_err(|_| format!("the token in {} cannot be sent in a header (use printable ASCII)", file.display()))?;
+        .map_err(|_| anyhow!("the token in {} cannot be sent in a header (use printable ASCII)", file.display()))?;
     Ok(Some(value))
 }

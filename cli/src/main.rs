@@ -10,6 +10,7 @@ mod print;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::{Context, anyhow};
 use args::{Cli, Command, NewOrder};
 use clap::Parser;
 use connect::Client;
@@ -24,14 +25,14 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("ordermgt: {message}");
+        Err(error) => {
+            eprintln!("ordermgt: {}", in_words(&error));
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut client = connect::client(&cli).await?;
     let print = Printer { json: cli.json };
     match cli.command {
@@ -52,12 +53,12 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
-async fn update(client: &mut Client, arguments: Vec<String>, print: Printer) -> Result<(), String> {
+async fn update(client: &mut Client, arguments: Vec<String>, print: Printer) -> anyhow::Result<()> {
     let lines = if arguments.is_empty() { read_stdin_lines()? } else { arguments };
     let orders = lines
         .iter()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str::<Order>(line).map_err(|error| format!("{line:?} is not an order: {error}")))
+        .map(|line| serde_json::from_str::<Order>(line).with_context(|| format!("{line:?} is not an order")))
         .collect::<Result<Vec<_>, _>>()?;
     let reply = client.update_orders(tokio_stream::iter(orders)).await.map_err(status)?.into_inner();
     print.reply("reply", &reply);
@@ -66,7 +67,7 @@ async fn update(client: &mut Client, arguments: Vec<String>, print: Printer) -> 
 
 /// Sends the ids (or standard input's lines) as they come, while printing
 /// shipments as they arrive; half-closes at the end of the ids.
-async fn process(client: &mut Client, ids: Vec<String>, interval: Duration, print: Printer) -> Result<(), String> {
+async fn process(client: &mut Client, ids: Vec<String>, interval: Duration, print: Printer) -> anyhow::Result<()> {
     let (outgoing, requests) = mpsc::channel::<String>(64);
     if ids.is_empty() {
         // A plain thread, not the runtime's blocking pool: a read still
@@ -98,29 +99,28 @@ async fn process(client: &mut Client, ids: Vec<String>, interval: Duration, prin
     Ok(())
 }
 
-fn read_stdin_lines() -> Result<Vec<String>, String> {
-    std::io::stdin()
-        .lock()
-        .lines()
-        .collect::<Result<_, _>>()
-        .map_err(|error| format!("cannot read standard input: {error}"))
+fn read_stdin_lines() -> anyhow::Result<Vec<String>> {
+    std::io::stdin().lock().lines().collect::<Result<_, _>>().context("cannot read standard input")
 }
 
-fn status(status: tonic::Status) -> String {
-    format!("{:?}: {}", status.code(), status.message())
-}
-
-pub(crate) fn source_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(&format!(": {cause_text}"));
+/// The error and its causes, each said once: "cannot reach URL: transport error: tcp connect error:
+/// Connection refused". (anyhow's `{:#}` would say "tcp connect error" twice: hyper-util's error
+/// repeats its cause in its own text.)
+fn in_words(error: &anyhow::Error) -> String {
+    error.chain().map(ToString::to_string).fold(String::new(), |text, cause| {
+        if text.is_empty() {
+            cause
+        } else if text.contains(&cause) {
+            text
+        } else {
+            format!("{text}: {cause}")
         }
-        source = cause.source();
-    }
-    text
+    })
+}
+
+/// A call's failure in words: its code and the server's message.
+fn status(status: tonic::Status) -> anyhow::Error {
+    anyhow!("{:?}: {}", status.code(), status.message())
 }
 
 impl From<NewOrder> for Order {

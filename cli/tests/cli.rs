@@ -71,6 +71,7 @@ async fn errors_are_printed_in_words_with_a_failing_exit_code() {
     assert!(stderr(&negative).contains("InvalidArgument: invalid order: price"));
     let unreachable = stderr(&ordermgt("http://127.0.0.1:1", &["get", "102"]));
     assert!(unreachable.contains("cannot reach http://127.0.0.1:1"), "{unreachable}");
+    assert_eq!(unreachable.matches("tcp connect error").count(), 1, "each cause said once: {unreachable}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
