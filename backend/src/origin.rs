@@ -13,6 +13,7 @@ use http::header::ORIGIN;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer, ExposeHeaders};
+use url::Url;
 
 /// An origin named by `--cors-origin`: `scheme://host[:port]`, or `*` for any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,16 +27,18 @@ impl FromStr for AllowedOrigin {
         if text == "*" {
             return Ok(Self(text.into()));
         }
-        let origin = normalize(text);
-        let valid = origin.split_once("://").is_some_and(|(scheme, authority)| {
-            matches!(scheme, "http" | "https")
-                && !authority.is_empty()
-                && !authority.contains(['/', '?', '#', '@', ' '])
-        });
-        if valid {
-            Ok(Self(origin))
-        } else {
-            Err(format!("{text:?} is not an origin: expected scheme://host[:port], such as http://localhost:8080"))
+        let plain = |url: &Url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.has_host()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+        };
+        match Url::parse(text) {
+            Ok(url) if plain(&url) => Ok(Self(url.origin().ascii_serialization())),
+            _ => Err(format!("{text:?} is not an origin: expected scheme://host[:port], such as http://localhost:8080")),
         }
     }
 }
@@ -46,17 +49,14 @@ impl fmt::Display for AllowedOrigin {
     }
 }
 
-/// Lower-cases an origin and drops a trailing slash and the scheme's default port.
+/// An origin as the URL standard serializes it: scheme and host lower-cased (and
+/// international names in their ASCII form), the scheme's default port and any
+/// trailing slash dropped. What is not a URL (`null`) stays as it came.
 fn normalize(origin: &str) -> String {
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    for (scheme_prefix, default_port) in [("http://", ":80"), ("https://", ":443")] {
-        if origin.starts_with(scheme_prefix)
-            && let Some(bare) = origin.strip_suffix(default_port)
-        {
-            return bare.to_string();
-        }
+    match Url::parse(origin) {
+        Ok(url) if url.has_host() => url.origin().ascii_serialization(),
+        _ => origin.to_string(),
     }
-    origin
 }
 
 /// The origins allowed to call: the listed ones, and always the server's own.
@@ -174,6 +174,7 @@ mod tests {
         assert!(allows(&["https://Shop.Example/"], "https://shop.example:443", "127.0.0.1:50051"));
         assert!(!allows(&["https://shop.example"], "http://shop.example", "127.0.0.1:50051"));
         assert!(!allows(&["http://localhost:8080"], "null", "127.0.0.1:50051"));
+        assert!(allows(&["https://bücher.example"], "https://xn--bcher-kva.example", "127.0.0.1:50051"));
     }
 
     #[test]
@@ -183,7 +184,7 @@ mod tests {
 
     #[test]
     fn only_plain_origins_can_be_listed() {
-        for bad in ["localhost:8080", "ftp://a.example", "http://", "http://a.example/x", "http://u@a.example"] {
+        for bad in ["localhost:8080", "ftp://a.example", "http://", "http://a.example/x", "http://u@a.example", "http://a.example?q", "http://a b.example"] {
             assert!(bad.parse::<AllowedOrigin>().is_err(), "{bad}");
         }
     }

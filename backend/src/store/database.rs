@@ -199,13 +199,14 @@ fn create_parent_dir(file: &Path) -> Result<(), OpenError> {
 
 /// `url` with its password, if any, replaced by `***`.
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((credentials, host)) = authority.rsplit_once('@') else { return url.to_string() };
-    match credentials.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-        None => url.to_string(),
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => match parsed.set_password(Some("***")) {
+            Ok(()) => parsed.into(),
+            Err(()) => "(a URL with a password)".to_string(),
+        },
+        Ok(_) => url.to_string(),
+        // Not a URL (so no database opens it either): what could be credentials stays out.
+        Err(_) => url.rsplit_once('@').map_or_else(|| url.to_string(), |(_, host)| format!("***@{host}")),
     }
 }
 
@@ -222,6 +223,8 @@ mod tests {
         assert_eq!(redact("postgres://shop@db.example/orders"), "postgres://shop@db.example/orders");
         assert_eq!(redact("sqlite:///var/lib/ordermgt/orders.db"), "sqlite:///var/lib/ordermgt/orders.db");
         assert_eq!(redact("postgres://a:b@h/db?x=@"), "postgres://a:***@h/db?x=@");
+        assert_eq!(redact("postgres://a:b@c@h/db"), "postgres://a:***@h/db");
+        assert_eq!(redact("postgres://a:b@h:port/db"), "***@h:port/db");
     }
 
     #[tokio::test]
