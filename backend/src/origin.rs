@@ -38,7 +38,9 @@ impl FromStr for AllowedOrigin {
         };
         match Url::parse(text) {
             Ok(url) if plain(&url) => Ok(Self(url.origin().ascii_serialization())),
-            _ => Err(format!("{text:?} is not an origin: expected scheme://host[:port], such as http://localhost:8080")),
+            _ => {
+                Err(format!("{text:?} is not an origin: expected scheme://host[:port], such as http://localhost:8080"))
+            }
         }
     }
 }
@@ -184,7 +186,15 @@ mod tests {
 
     #[test]
     fn only_plain_origins_can_be_listed() {
-        for bad in ["localhost:8080", "ftp://a.example", "http://", "http://a.example/x", "http://u@a.example", "http://a.example?q", "http://a b.example"] {
+        for bad in [
+            "localhost:8080",
+            "ftp://a.example",
+            "http://",
+            "http://a.example/x",
+            "http://u@a.example",
+            "http://a.example?q",
+            "http://a b.example",
+        ] {
             assert!(bad.parse::<AllowedOrigin>().is_err(), "{bad}");
         }
     }
