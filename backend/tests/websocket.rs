@@ -121,7 +121,7 @@ async fn a_cancelled_client_stream_changes_nothing() {
     let before = client.get_order("102".to_string()).await.expect("read").into_inner();
     call.send(&Order { price: 1.0, ..before.clone() }).await;
     drop(call); // no half-close: the socket just goes
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.wait_for_handled("updateOrders", "Canceled").await;
     assert_eq!(client.get_order("102".to_string()).await.expect("read").into_inner(), before);
 }
 
