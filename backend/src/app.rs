@@ -54,8 +54,9 @@ pub struct App {
 }
 
 impl App {
-    /// An app over a fresh in-memory store holding the book's sample orders.
-    pub fn new(config: &Config) -> Self {
+    /// An app over a fresh in-memory store holding the book's sample orders,
+    /// whatever `config.database_url` says ([`App::open`] opens that one).
+    pub fn in_memory(config: &Config) -> Self {
         Self::with_store(config, Arc::new(MemoryStore::with_orders(sample_orders())))
     }
 
@@ -320,9 +321,4 @@ async fn unimplemented(request: axum::extract::Request) -> axum::response::Respo
         response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
     }
     response
-}
-
-/// The router of a default app for `config`.
-pub fn app(config: &Config) -> Router {
-    App::new(config).router()
 }

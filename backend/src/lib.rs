@@ -1,7 +1,7 @@
 //! The ordermgt server: the book's `ecommerce.OrderManagement` over native
 //! gRPC and gRPC-Web, on one port.
 //!
-//! [`app`] builds the router that `ordermgt-server` serves; tests serve the same one.
+//! [`App`] is what `ordermgt-server` serves ([`serve()`]); tests serve the same one.
 
 // What a client sends must never panic the server: no unwrap or expect on
 // anything it controls, and no silent truncation of a number it chose.
@@ -39,6 +39,6 @@ pub mod update;
 pub mod web_service;
 pub mod websocket;
 
-pub use app::{App, app};
+pub use app::App;
 pub use config::Config;
 pub use serve::serve;

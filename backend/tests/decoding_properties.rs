@@ -165,7 +165,7 @@ proptest! {
 
     #[test]
     fn any_bytes_to_any_method_get_http_200_and_a_grpc_status_and_leave_the_store_alone(body in hostile_body()) {
-        let app = App::new(&Config::default());
+        let app = App::in_memory(&Config::default());
         let router = app.router();
         runtime().block_on(async {
             let (listed_before, samples_before) = store_contents(&router).await;

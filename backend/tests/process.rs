@@ -176,7 +176,7 @@ async fn a_client_that_stops_reading_is_held_back_not_buffered() {
     const SENT: usize = 1_000_000;
     // Flow control is the transport's business, whatever keeps the orders: the
     // in-memory store keeps a million lookups quick in a debug build.
-    let server = common::spawn_app(backend::App::new(&Config::default())).await;
+    let server = common::spawn_app(backend::App::in_memory(&Config::default())).await;
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&produced);
     let ids = futures::stream::iter(0..SENT).map(move |n| {

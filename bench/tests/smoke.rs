@@ -29,7 +29,7 @@ fn figure(rows: &[Value], scenario: &str, case_contains: &str, name: &str) -> f6
 async fn each_scenario_reports_sane_figures_and_right_totals() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(backend::serve(listener, App::new(&Config::default()), std::future::pending()));
+    tokio::spawn(backend::serve(listener, App::in_memory(&Config::default()), std::future::pending()));
     let json = std::env::temp_dir().join(format!("ordermgt-bench-smoke-{}.json", std::process::id()));
 
     let output = Command::new(BENCH)
@@ -105,7 +105,7 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
 async fn servers_side_by_side_are_compared_by_the_medians_of_their_rounds() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(backend::serve(listener, App::new(&Config::default()), std::future::pending()));
+    tokio::spawn(backend::serve(listener, App::in_memory(&Config::default()), std::future::pending()));
     let json = std::env::temp_dir().join(format!("ordermgt-bench-compare-{}.json", std::process::id()));
     let output = Command::new(BENCH)
         .args(["--server", &format!("first={url}"), "--server", &format!("second={url}"), "--baseline", "first"])

@@ -13,7 +13,7 @@ const CLI: &str = env!("CARGO_BIN_EXE_ordermgt");
 async fn server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(backend::serve(listener, App::new(&Config::default()), std::future::pending()));
+    tokio::spawn(backend::serve(listener, App::in_memory(&Config::default()), std::future::pending()));
     url
 }
 
@@ -152,7 +152,7 @@ async fn writes_to_a_guarded_server_need_the_token_file() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let token = WriteToken::new("cli-token").expect("token");
-    let app = App::new(&Config::default()).with_write_access(WriteAccess::new(Some(token)));
+    let app = App::in_memory(&Config::default()).with_write_access(WriteAccess::new(Some(token)));
     tokio::spawn(backend::serve(listener, app, std::future::pending()));
     let dir = scratch("token");
     let token_file = dir.join("token");
@@ -176,7 +176,7 @@ async fn an_https_server_is_reached_with_its_certificate_trusted() {
     let tls = backend::tls::from_parts(vec![certified.cert.der().clone()], key).expect("tls");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("https://localhost:{}", listener.local_addr().expect("address").port());
-    tokio::spawn(backend::serve(listener, App::new(&Config::default()).with_tls(tls), std::future::pending()));
+    tokio::spawn(backend::serve(listener, App::in_memory(&Config::default()).with_tls(tls), std::future::pending()));
     let dir = scratch("tls");
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, certified.cert.pem()).expect("write certificate");

@@ -101,10 +101,10 @@ pub fn page_config() -> Config {
 
 /// Serves the real app (fresh store, the book's orders) with the release page on an ephemeral port.
 pub async fn serve_page() -> (String, App) {
-    serve_app(App::new(&page_config())).await
+    serve_app(App::in_memory(&page_config())).await
 }
 
-/// Serves `app` on an ephemeral port, e.g. `App::new(&page_config()).with_write_access(…)`.
+/// Serves `app` on an ephemeral port, e.g. `App::in_memory(&page_config()).with_write_access(…)`.
 pub async fn serve_app(app: App) -> (String, App) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));

@@ -40,9 +40,9 @@ const call = (id) => fetch("{server}/ecommerce.OrderManagement/getOrder", {{
 async fn a_foreign_page_sends_metadata_and_reads_statuses(browser: Browser) {
     let pages = std::env::temp_dir().join(format!("ordermgt-e2e-cors-{}-{}", browser.name(), std::process::id()));
     std::fs::create_dir_all(&pages).expect("a directory for the foreign page");
-    let (foreign, _) = serve_app(App::new(&Config { web_dir: Some(pages.clone()), ..Config::default() })).await;
+    let (foreign, _) = serve_app(App::in_memory(&Config { web_dir: Some(pages.clone()), ..Config::default() })).await;
     let listed = Config { cors_origins: vec![foreign.parse().expect("an origin")], ..Config::default() };
-    let (server, _) = serve_app(App::new(&listed)).await;
+    let (server, _) = serve_app(App::in_memory(&listed)).await;
     std::fs::write(pages.join("index.html"), foreign_page(&server)).expect("write the page");
 
     let page = Session::start(browser).await;

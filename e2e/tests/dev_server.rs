@@ -133,7 +133,7 @@ async fn under_trunk_serve_the_page_is_full_duplex_and_reloads_live() {
     let page = format!("http://127.0.0.1:{trunk_port}");
     // The backend as scripts/dev.sh starts it: trunk's origin listed with --cors-origin.
     let config = Config { cors_origins: vec![page.parse().expect("an origin")], ..Config::default() };
-    let (backend, app) = serve_app(App::new(&config)).await;
+    let (backend, app) = serve_app(App::in_memory(&config)).await;
     let trunk_config = trunk_config(trunk_port, &backend, &dir);
     let mut trunk = trunk_serve(&trunk_config, &backend, &dir);
     served(&page, &mut trunk, &dir.join("trunk.log")).await;

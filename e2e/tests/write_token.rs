@@ -37,7 +37,7 @@ async fn fill_add_form(page: &Session, id: &str) {
 
 async fn writing_with_a_token(browser: Browser) {
     let access = WriteAccess::new(Some(WriteToken::new(TOKEN).expect("a valid token")));
-    let (url, app) = serve_app(App::new(&page_config()).with_write_access(access)).await;
+    let (url, app) = serve_app(App::in_memory(&page_config()).with_write_access(access)).await;
     let page = Session::start(browser).await;
     page.client.goto(&url).await.expect("open the page");
     page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.len() == 5).await;
@@ -116,7 +116,7 @@ async fn writing_with_a_token(browser: Browser) {
 /// whole (not "Failed to fetch" from a reset connection), every time.
 async fn a_refused_megabyte_write_asks_for_the_token(browser: Browser) {
     let access = WriteAccess::new(Some(WriteToken::new(TOKEN).expect("a valid token")));
-    let (url, app) = serve_app(App::new(&page_config()).with_write_access(access)).await;
+    let (url, app) = serve_app(App::in_memory(&page_config()).with_write_access(access)).await;
     let page = Session::start(browser).await;
     page.client.goto(&url).await.expect("open the page");
     page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.len() == 5).await;
