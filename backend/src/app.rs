@@ -178,6 +178,7 @@ impl App {
             self.websocket_calls.clone(),
             self.websocket_slots.clone(),
             self.processor.budget().clone(),
+            self.metrics.clone(),
         );
         let full = calls
             .clone()

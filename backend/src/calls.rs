@@ -25,7 +25,7 @@ use crate::single_message::SingleMessage;
 pub enum Protocol {
     Grpc,
     GrpcWeb,
-    /// gRPC over WebSocket (`grpc-ws.v1`), for browsers' streaming calls.
+    /// gRPC over WebSocket (grpc-ws, either revision), for browsers' streaming calls.
     WebSocket,
 }
 

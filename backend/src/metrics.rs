@@ -55,6 +55,11 @@ struct StreamResetLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisionLabels {
+    revision: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HandledLabels {
     grpc_service: &'static str,
     grpc_method: &'static str,
@@ -78,6 +83,7 @@ struct Inner {
     rejected_ids: Counter,
     connection_errors: Family<ConnectionErrorLabels, Counter>,
     stream_resets: Family<StreamResetLabels, Counter>,
+    websocket_calls: Family<RevisionLabels, Counter>,
     connections_shed: Counter,
     connections_refused: Counter,
     calls_refused: Counter,
@@ -149,6 +155,12 @@ impl Default for Metrics {
             "HTTP/2 streams reset for an error (not a client's cancellation), by which side reset it and why",
             stream_resets.clone(),
         );
+        let websocket_calls = Family::default();
+        registry.register(
+            "ordermgt_websocket_calls",
+            "Calls opened over WebSocket, by the grpc-ws revision agreed (the newest the client offered)",
+            websocket_calls.clone(),
+        );
         let (connections_shed, connections_refused) = (Counter::default(), Counter::default());
         registry.register(
             "ordermgt_connections_shed",
@@ -188,6 +200,7 @@ impl Default for Metrics {
             rejected_ids,
             connection_errors,
             stream_resets,
+            websocket_calls,
             connections_shed,
             connections_refused,
             calls_refused,
@@ -275,6 +288,11 @@ impl Metrics {
     /// A call was refused more held bytes.
     pub fn held_bytes_refused(&self) {
         self.0.held_bytes_refused.inc();
+    }
+
+    /// A call opened over WebSocket in `revision` (its subprotocol).
+    pub fn websocket_call(&self, revision: &'static str) {
+        self.0.websocket_calls.get_or_create(&RevisionLabels { revision }).inc();
     }
 
     /// An HTTP/2 stream was reset for an error.

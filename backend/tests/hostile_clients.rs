@@ -151,7 +151,7 @@ async fn raw_websocket_call(addr: SocketAddr, target: &str) -> Result<WsCall, St
         "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
          Sec-WebSocket-Protocol: {}\r\n\r\n",
-        grpc_ws::SUBPROTOCOL
+        grpc_ws::Revision::V1.subprotocol()
     );
     tcp.write_all(head.as_bytes()).await.expect("send");
     let mut response = Vec::new();

@@ -1,6 +1,7 @@
-//! gRPC over WebSocket (grpc-ws.v1) against the real server, from a native
-//! WebSocket client: every kind of call, errors, half-close, cancellation,
-//! flow control and malformed frames.
+//! gRPC over WebSocket against the real server, from a native WebSocket
+//! client: every kind of call, errors, half-close, cancellation, flow control
+//! and malformed frames in grpc-ws.v1; then what v2 changes (several frames a
+//! message) and how the revision is agreed.
 
 mod common;
 
@@ -11,8 +12,8 @@ use backend::auth::{WriteAccess, WriteToken};
 use backend::store::{MemoryStore, sample_orders};
 use backend::{App, Config};
 use common::order_101;
-use common::websocket::{WsCall, connect};
-use grpc_ws::Frame;
+use common::websocket::{WsCall, connect, connect_offering};
+use grpc_ws::{Batch, Frame, Revision};
 use ordermgt_proto::{CombinedShipment, Order};
 
 const GET: &str = "/ecommerce.OrderManagement/getOrder";
@@ -179,7 +180,7 @@ async fn malformed_frames_are_answered_with_an_error_and_the_socket_closed() {
 async fn a_message_before_the_call_headers_is_a_protocol_error() {
     let server = common::spawn().await;
     let socket = connect(server.addr, GET, &[]).await.expect("upgrade");
-    let mut call = WsCall { socket };
+    let mut call = WsCall::on(socket, Revision::V1);
     call.send(&"102".to_string()).await;
     let answer = call.answer().await;
     assert_eq!(answer.status(), Some("13"));
@@ -322,4 +323,90 @@ async fn websocket_calls_past_the_cap_are_refused_until_one_ends() {
         assert!(tokio::time::Instant::now() < deadline, "no room for a call after one ended");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A store of `count` orders to one destination, for searches that stream many.
+async fn spawn_with_orders(count: usize) -> common::TestServer {
+    let orders = (0..count)
+        .map(|n| backend::order::Order::from(Order { id: format!("o{n}"), destination: "X".into(), ..order_101() }));
+    common::spawn_app(App::with_store(&Config::default(), Arc::new(MemoryStore::with_orders(orders)))).await
+}
+
+#[tokio::test]
+async fn the_server_answers_in_the_newest_revision_offered() {
+    let server = common::spawn().await;
+    for (offer, expected) in [
+        (&[Revision::V2, Revision::V1][..], Revision::V2),
+        (&[Revision::V1, Revision::V2][..], Revision::V2),
+        (&[Revision::V1][..], Revision::V1),
+        (&[Revision::V2][..], Revision::V2),
+    ] {
+        let (_, chosen) = connect_offering(server.addr, GET, offer, &[]).await.expect("upgrade");
+        assert_eq!(chosen, expected, "offering {offer:?}");
+    }
+    let metrics = server.app.metrics().encode();
+    let counted = |revision: &str| {
+        common::sample(&metrics, &format!("ordermgt_websocket_calls_total{{revision=\"{revision}\"}}"))
+    };
+    assert_eq!(
+        (counted("grpc-ws.v2"), counted("grpc-ws.v1")),
+        (Some(3.0), Some(1.0)),
+        "each call counted by its revision"
+    );
+}
+
+#[tokio::test]
+async fn in_v2_the_frames_ready_at_once_share_websocket_messages_and_in_v1_never() {
+    let server = spawn_with_orders(200).await;
+    for revision in [Revision::V1, Revision::V2] {
+        let mut call = WsCall::open_offering(server.addr, SEARCH, &[revision], &[]).await;
+        assert_eq!(call.revision, revision);
+        call.send(&"".to_string()).await;
+        call.half_close().await;
+        // The whole search granted at once: the server has many frames ready at a time.
+        call.send_frame(Frame::WindowUpdate(1000)).await;
+        let answer = call.answer().await;
+        assert_eq!((answer.messages.len(), answer.status()), (200, Some("0")), "{revision:?}");
+        let (frames, messages) = (answer.messages.len() + 2, call.messages_read); // headers and trailers besides
+        match revision {
+            // The client's reader checks that each v1 message is exactly one frame.
+            Revision::V1 => assert_eq!(messages, frames),
+            Revision::V2 => assert!(messages < frames, "{messages} messages for {frames} frames"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn in_v2_a_client_may_send_a_whole_call_in_one_message() {
+    let server = common::spawn().await;
+    let (socket, revision) = connect_offering(server.addr, PROCESS, &[Revision::V2], &[]).await.expect("upgrade");
+    let mut call = WsCall::on(socket, revision);
+    let mut batch = Batch::default();
+    batch.push(&Frame::Headers(http::HeaderMap::new()).encode());
+    for id in ["102", "103", "104", "105"] {
+        batch.push(&Frame::Message(prost::Message::encode_to_vec(&id.to_string()).into()).encode());
+    }
+    batch.push(&Frame::EndOfStream.encode());
+    call.send_raw(batch.take()).await;
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("0"), "{}", answer.message());
+    let shipped: Vec<Vec<String>> = answer
+        .decode::<CombinedShipment>()
+        .iter()
+        .map(|shipment| ids(shipment).into_iter().map(str::to_owned).collect())
+        .collect();
+    assert_eq!(shipped, [vec!["102", "104"], vec!["103"], vec!["105"]]);
+}
+
+#[tokio::test]
+async fn in_v2_a_message_cut_inside_a_frame_is_a_protocol_error() {
+    let server = common::spawn().await;
+    let mut call = WsCall::open_offering(server.addr, PROCESS, &[Revision::V2], &[]).await;
+    let mut cut = Frame::Message(prost::Message::encode_to_vec(&"102".to_string()).into()).encode();
+    cut.extend_from_slice(&[0, 0, 0, 0, 9, 1]);
+    call.send_raw(cut).await;
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("13"));
+    assert!(answer.message().contains("ends inside a frame: 9 bytes declared, 1 left"), "{}", answer.message());
+    assert_eq!(answer.close_code, Some(1002));
 }

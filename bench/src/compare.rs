@@ -28,7 +28,7 @@ pub(crate) struct Compared {
 /// The figure that sums up a scenario, if it has one where more is better.
 fn headline(scenario: &str) -> Option<&'static str> {
     match scenario {
-        "bidi" | "bidi-frames" | "bidi-send-first" | "websocket" => Some("ids/s"),
+        "bidi" | "bidi-frames" | "bidi-send-first" | "websocket" | "websocket-v1" => Some("ids/s"),
         "unary" | "add" | "h2load" => Some("calls/s"),
         "search" => Some("orders/s"),
         _ => None,
@@ -85,22 +85,24 @@ pub(crate) fn websocket_vs_native(medians: &[Row]) -> Vec<Row> {
     let mut out = Vec::new();
     for native in medians.iter().filter(|row| row.scenario == "bidi") {
         let Some(streams) = count(&native.case, "streams=") else { continue };
-        let websocket = medians.iter().find(|row| {
-            row.scenario == "websocket" && row.server == native.server && count(&row.case, "calls=") == Some(streams)
-        });
-        let (Some(native_rate), Some(websocket_rate)) =
-            (native.figure("ids/s"), websocket.and_then(|row| row.figure("ids/s")))
-        else {
-            continue;
-        };
-        let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs grpc-ws.v1 (websocket)");
-        let mut row = Row::new("websocket vs bidi", case)
-            .with("native ids/s", native_rate, "1/s")
-            .with("websocket ids/s", websocket_rate, "1/s")
-            .with("websocket/native", websocket_rate / native_rate, "");
-        row.server = native.server.clone();
-        row.round = native.round;
-        out.push(row);
+        for (scenario, revision) in [("websocket", "grpc-ws.v2"), ("websocket-v1", "grpc-ws.v1")] {
+            let websocket = medians.iter().find(|row| {
+                row.scenario == scenario && row.server == native.server && count(&row.case, "calls=") == Some(streams)
+            });
+            let (Some(native_rate), Some(websocket_rate)) =
+                (native.figure("ids/s"), websocket.and_then(|row| row.figure("ids/s")))
+            else {
+                continue;
+            };
+            let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs {revision} ({scenario})");
+            let mut row = Row::new("websocket vs bidi", case)
+                .with("native ids/s", native_rate, "1/s")
+                .with("websocket ids/s", websocket_rate, "1/s")
+                .with("websocket/native", websocket_rate / native_rate, "");
+            row.server = native.server.clone();
+            row.round = native.round;
+            out.push(row);
+        }
     }
     out
 }

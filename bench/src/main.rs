@@ -100,7 +100,10 @@ enum Scenario {
     IdleStreams,
     /// WebSocket processOrders calls opened (metadata sent) and held idle: the server's memory per call.
     IdleWebsockets,
+    /// processOrders over grpc-ws.v2 (the page's transport), frames gathered into WebSocket messages.
     Websocket,
+    /// The same over grpc-ws.v1, a frame per WebSocket message, for comparison.
+    WebsocketV1,
 }
 
 /// A server under test.
@@ -173,7 +176,7 @@ fn servers(args: &Args) -> Result<Vec<Server>, String> {
 enum Job {
     Bidi { streams: usize },
     Frames { streams: usize, reading: frames::Reading },
-    Websocket { calls: usize },
+    Websocket { calls: usize, revision: grpc_ws::Revision },
     Unary(unary::Call),
     H2load,
     Search,
@@ -212,7 +215,12 @@ async fn run(args: &Args) -> Result<Vec<Row>, String> {
                 };
                 jobs.extend(args.streams.iter().map(|&streams| Job::Frames { streams, reading }));
             }
-            Scenario::Websocket => jobs.extend(args.streams.iter().map(|&calls| Job::Websocket { calls })),
+            Scenario::Websocket => {
+                jobs.extend(args.streams.iter().map(|&calls| Job::Websocket { calls, revision: grpc_ws::Revision::V2 }))
+            }
+            Scenario::WebsocketV1 => {
+                jobs.extend(args.streams.iter().map(|&calls| Job::Websocket { calls, revision: grpc_ws::Revision::V1 }))
+            }
             Scenario::Unary => jobs.push(Job::Unary(unary::Call::Get)),
             Scenario::Add => jobs.push(Job::Unary(unary::Call::Add)),
             Scenario::H2load => jobs.push(Job::H2load),
@@ -255,9 +263,9 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
             let case = bidi::Case { streams, connections, ids_per_stream, batch_size: args.batch_size };
             vec![frames::run(url, ids, case, reading).await?]
         }
-        Job::Websocket { calls } => {
+        Job::Websocket { calls, revision } => {
             let ids_per_call = (args.total_ids / calls.max(1)).max(args.batch_size);
-            let case = websocket::Case { calls, ids_per_call, batch_size: args.batch_size };
+            let case = websocket::Case { calls, ids_per_call, batch_size: args.batch_size, revision };
             vec![websocket::run(url, ids, case).await?]
         }
         Job::Unary(call) => {

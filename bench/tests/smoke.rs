@@ -63,7 +63,7 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
             (figure(&rows, "bidi", streams, "batch latency p50"), figure(&rows, "bidi", streams, "batch latency max"));
         assert!(p50 > 0.0 && p50 <= max, "p50 {p50} max {max}");
     }
-    // processOrders over grpc-ws.v1, one WebSocket per call, beside the native streams.
+    // processOrders over grpc-ws.v2, one WebSocket per call, beside the native streams.
     for calls in ["calls=1 ", "calls=8 "] {
         let sent = figure(&rows, "websocket", calls, "ids sent");
         assert_eq!(sent, 3000.0);

@@ -192,6 +192,13 @@ pub fn handled(app: &App, method: &str, code: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// How many calls the page opened over WebSocket in grpc-ws `revision` (`v1`, `v2`).
+pub fn websocket_calls(app: &App, revision: &str) -> u64 {
+    let series = format!("ordermgt_websocket_calls_total{{revision=\"grpc-ws.{revision}\"}} ");
+    let text = app.metrics().encode();
+    text.lines().find_map(|line| line.strip_prefix(&series)?.parse::<f64>().ok()).unwrap_or(0.0) as u64
+}
+
 /// Waits until `done` holds, failing with `what` after [`PATIENCE`].
 pub async fn wait_until(what: &str, done: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;

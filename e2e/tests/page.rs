@@ -4,7 +4,7 @@
 //! are) and over gRPC-Web (forced with `?transport=grpc-web`, or the switch).
 
 use backend::App;
-use e2e::{Browser, Session, handled, serve_page, wait_until};
+use e2e::{Browser, Session, handled, serve_page, wait_until, websocket_calls};
 
 /// Shipments as shown: `(destination, "id, id")`, in the order they appeared.
 async fn shipments(page: &Session) -> Vec<(String, String)> {
@@ -171,6 +171,24 @@ async fn the_whole_workflow(browser: Browser) {
 
     stop_and_close_the_tab(&page, &app, &url, "websocket").await;
     assert_eq!(handled(&app, "processOrders", "Canceled"), 2, "Stop and the closed tab cancelled their calls");
+    // Every WebSocket call spoke the newest revision, several frames a message.
+    assert_eq!((websocket_calls(&app, "v2"), websocket_calls(&app, "v1")), (5, 0), "update, 2 updates, 3 sessions");
+    page.client.clone().close().await.expect("close the browser");
+}
+
+/// The WebSocket flows with the page offering grpc-ws.v1 alone (`?grpc-ws=v1`), as a page older
+/// than v2 does: a frame per WebSocket message, both ways.
+async fn over_grpc_ws_v1(browser: Browser) {
+    let (url, app) = serve_page().await;
+    let page = Session::start(browser).await;
+    page.client.goto(&format!("{url}/?grpc-ws=v1")).await.expect("open the page");
+    page.wait_for_attrs("#orders tr.order-row", "data-id", |ids| ids.len() == 5).await;
+    add_101(&page).await;
+    update_two_orders(&page).await;
+    assert_eq!(handled(&app, "updateOrders", "OK"), 1, "the update went over the WebSocket");
+    process_the_books_orders(&page, "websocket").await;
+    assert_eq!(handled(&app, "processOrders", "OK"), 1, "the session was the book's processOrders");
+    assert_eq!((websocket_calls(&app, "v1"), websocket_calls(&app, "v2")), (2, 0));
     page.client.clone().close().await.expect("close the browser");
 }
 
@@ -228,6 +246,21 @@ async fn forced_over_grpc_web_in_chromium() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_over_grpc_web_in_firefox() {
     forced_over_grpc_web(Browser::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_grpc_ws_v1_in_chromium() {
+    over_grpc_ws_v1(Browser::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_grpc_ws_v1_in_firefox() {
+    over_grpc_ws_v1(Browser::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_grpc_ws_v1_in_webkit() {
+    over_grpc_ws_v1(Browser::WebKit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

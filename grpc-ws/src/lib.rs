@@ -1,5 +1,6 @@
-//! gRPC over WebSocket (`grpc-ws.v1`): the frames both ends exchange, one per
-//! binary WebSocket message. PROTOCOL.md beside this crate is the specification.
+//! gRPC over WebSocket (`grpc-ws.v2`, and `grpc-ws.v1` before it): the frames
+//! both ends exchange, one per binary WebSocket message in v1, one or more in
+//! v2. PROTOCOL.md beside this crate is the specification.
 
 // What a client sends must never panic the server: no unwrap or expect on
 // anything it controls, and no silent truncation of a number it chose.
@@ -14,8 +15,46 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 pub use flow::{Credit, GRANT, Window};
 pub use reply::{Reply, ReplyError, ServerFrame};
 
-/// The WebSocket subprotocol a client offers and the server accepts.
-pub const SUBPROTOCOL: &str = "grpc-ws.v1";
+/// A revision of the protocol, named by the WebSocket subprotocol that offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Revision {
+    /// `grpc-ws.v1`: every WebSocket message carries exactly one frame.
+    V1,
+    /// `grpc-ws.v2`: a WebSocket message carries one or more frames, back to back.
+    V2,
+}
+
+impl Revision {
+    /// What a client offers, in the order of preference (`Sec-WebSocket-Protocol`).
+    pub const OFFERED: [Revision; 2] = [Revision::V2, Revision::V1];
+
+    /// The WebSocket subprotocol that names it.
+    pub const fn subprotocol(self) -> &'static str {
+        match self {
+            Revision::V1 => "grpc-ws.v1",
+            Revision::V2 => "grpc-ws.v2",
+        }
+    }
+
+    /// The revision a subprotocol names, if it names one.
+    pub fn of_subprotocol(name: &str) -> Option<Self> {
+        Self::OFFERED.into_iter().find(|revision| revision.subprotocol() == name.trim())
+    }
+
+    /// What a server speaks to a client offering `offered` (the values of its
+    /// `Sec-WebSocket-Protocol` headers, comma-separated lists allowed): the
+    /// newest revision offered, whatever the order of the offer; `None` if the
+    /// client offers none.
+    pub fn chosen<'a>(offered: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let offered: Vec<Revision> =
+            offered.into_iter().flat_map(|value| value.split(',')).filter_map(Self::of_subprotocol).collect();
+        Self::OFFERED.into_iter().find(|revision| offered.contains(revision))
+    }
+}
+
+/// What a sender gathers into one WebSocket message at most (v2), unless a
+/// single frame is larger, which then goes alone.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// Messages a client can receive before it grants more.
 pub const INITIAL_WINDOW: u32 = 64;
@@ -54,6 +93,8 @@ pub enum FrameError {
     BadEndOfStream(usize),
     #[error("bad header block: {0}")]
     BadHeaders(String),
+    #[error("a WebSocket message ends inside a frame: {declared} bytes declared, {actual} left")]
+    Truncated { declared: usize, actual: usize },
 }
 
 impl Frame {
@@ -81,6 +122,84 @@ impl Frame {
             }
             other => Err(FrameError::UnknownFlags(other)),
         }
+    }
+}
+
+/// The frames of one WebSocket message, each as its own bytes (sharing the
+/// message's): in v1 the message itself, which [`Frame::decode`] then checks;
+/// in v2 each length-prefixed frame in turn, and an error where one is cut
+/// short.
+pub fn frames_of(revision: Revision, message: Bytes) -> Frames {
+    Frames { revision, rest: message, done: false }
+}
+
+/// The frames of one WebSocket message ([`frames_of`]).
+#[derive(Debug)]
+pub struct Frames {
+    revision: Revision,
+    rest: Bytes,
+    done: bool,
+}
+
+impl Iterator for Frames {
+    type Item = Result<Bytes, FrameError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.revision == Revision::V1 {
+            self.done = true;
+            return Some(Ok(std::mem::take(&mut self.rest)));
+        }
+        if self.rest.is_empty() {
+            return None;
+        }
+        if self.rest.len() < PREFIX {
+            self.done = true;
+            return Some(Err(FrameError::Short(self.rest.len())));
+        }
+        let declared = u32::from_be_bytes([self.rest[1], self.rest[2], self.rest[3], self.rest[4]]) as usize;
+        let actual = self.rest.len() - PREFIX;
+        if declared > actual {
+            self.done = true;
+            return Some(Err(FrameError::Truncated { declared, actual }));
+        }
+        Some(Ok(self.rest.split_to(PREFIX + declared)))
+    }
+}
+
+/// Encoded frames gathered into one WebSocket message (v2): a sender pushes
+/// what is ready while [`Batch::has_room_for`] it, and sends what it holds;
+/// it never waits for more, so a lone frame goes out as soon as it would alone.
+#[derive(Debug, Default)]
+pub struct Batch {
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    /// Whether a frame of `len` bytes may join: always into an empty batch,
+    /// else while the batch stays within [`MAX_BATCH_BYTES`].
+    pub fn has_room_for(&self, len: usize) -> bool {
+        self.bytes.is_empty() || self.bytes.len() + len <= MAX_BATCH_BYTES
+    }
+
+    /// Adds one encoded frame.
+    pub fn push(&mut self, frame: &[u8]) {
+        self.bytes.extend_from_slice(frame);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The WebSocket message: every frame pushed since the last take.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
     }
 }
 
@@ -193,6 +312,70 @@ mod tests {
         assert_eq!(Frame::decode(&[0x40, 0, 0, 0, 1, 7]), Err(FrameError::BadEndOfStream(1)));
         assert!(matches!(Frame::decode(&prefixed(HEADERS, b"no colon\r\n")), Err(FrameError::BadHeaders(_))));
         assert!(matches!(Frame::decode(&prefixed(HEADERS, b"a: \x01\r\n")), Err(FrameError::BadHeaders(_))));
+    }
+
+    fn batch(frames: &[Frame]) -> Bytes {
+        let mut batch = Batch::default();
+        for frame in frames {
+            batch.push(&frame.encode());
+        }
+        Bytes::from(batch.take())
+    }
+
+    fn decoded(revision: Revision, message: Bytes) -> Result<Vec<Frame>, FrameError> {
+        frames_of(revision, message).map(|raw| Frame::decode(&raw?)).collect()
+    }
+
+    #[test]
+    fn a_v2_message_carries_its_frames_back_to_back() {
+        let frames = [
+            Frame::Headers(HeaderMap::new()),
+            Frame::Message(Bytes::from_static(b"\x0a\x03102")),
+            Frame::Message(Bytes::new()),
+            Frame::WindowUpdate(32),
+            Frame::EndOfStream,
+        ];
+        assert_eq!(decoded(Revision::V2, batch(&frames)), Ok(frames.to_vec()));
+        // One frame alone is a v1 message and a v2 message alike.
+        let one = Bytes::from(frames[1].encode());
+        assert_eq!(decoded(Revision::V1, one.clone()), decoded(Revision::V2, one));
+        // Each frame's bytes are the message's own: a message frame stays a gRPC length-prefixed message.
+        let raw: Vec<Bytes> = frames_of(Revision::V2, batch(&frames)).collect::<Result<_, _>>().expect("frames");
+        assert_eq!(raw[1], grpc_frame(b"\x0a\x03102"));
+    }
+
+    #[test]
+    fn a_v1_message_is_exactly_one_frame() {
+        let two = batch(&[Frame::EndOfStream, Frame::EndOfStream]);
+        assert_eq!(decoded(Revision::V1, two), Err(FrameError::LengthMismatch { declared: 0, actual: 5 }));
+    }
+
+    #[test]
+    fn a_v2_message_cut_inside_a_frame_is_named() {
+        let mut cut = batch(&[Frame::WindowUpdate(1), Frame::Message(Bytes::from_static(b"abcdef"))]).to_vec();
+        cut.truncate(cut.len() - 2);
+        assert_eq!(decoded(Revision::V2, cut.into()), Err(FrameError::Truncated { declared: 6, actual: 4 }));
+        assert_eq!(decoded(Revision::V2, Bytes::from_static(&[0, 0])), Err(FrameError::Short(2)));
+        assert_eq!(decoded(Revision::V2, Bytes::new()), Ok(vec![]), "an empty message carries no frame");
+    }
+
+    #[test]
+    fn a_batch_holds_what_fits_and_a_large_frame_alone() {
+        let mut batch = Batch::default();
+        assert!(batch.has_room_for(MAX_BATCH_BYTES * 2), "an empty batch takes any frame");
+        batch.push(&[0; 10]);
+        assert!(batch.has_room_for(MAX_BATCH_BYTES - 10));
+        assert!(!batch.has_room_for(MAX_BATCH_BYTES - 9));
+        assert_eq!((batch.take().len(), batch.is_empty()), (10, true));
+    }
+
+    #[test]
+    fn the_server_speaks_the_newest_revision_the_client_offers() {
+        assert_eq!(Revision::chosen(["grpc-ws.v1, grpc-ws.v2"]), Some(Revision::V2));
+        assert_eq!(Revision::chosen(["grpc-ws.v1", "grpc-ws.v2"]), Some(Revision::V2));
+        assert_eq!(Revision::chosen(["grpc-ws.v1"]), Some(Revision::V1));
+        assert_eq!(Revision::chosen(["chat, grpc-ws.v3"]), None);
+        assert_eq!(Revision::of_subprotocol(Revision::V2.subprotocol()), Some(Revision::V2));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! One call over one WebSocket: the client's frames read at all times, the
 //! call run as the native request it stands for, its response written out
-//! as the client's window allows, flow control both ways.
+//! as the client's window allows, flow control both ways. In grpc-ws.v2 the
+//! frames ready at once go out in one WebSocket message, and a client's
+//! message may carry several.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use grpc_ws::{Frame, FrameError, INITIAL_WINDOW, Window};
+use grpc_ws::{Batch, Frame, FrameError, Frames, INITIAL_WINDOW, Revision, Window};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
@@ -61,15 +63,17 @@ enum Ending {
 /// Serves one call to its end.
 pub(super) async fn serve(
     socket: WebSocket,
+    revision: Revision,
     calls: Router,
     path: String,
     peer: Option<ConnectInfo<SocketAddr>>,
     budget: Budget,
 ) {
-    let (sink, mut incoming) = socket.split();
+    let (sink, incoming) = socket.split();
+    let mut incoming = Incoming { socket: incoming, revision, pending: None };
     let (out, queued) = mpsc::channel(WRITE_QUEUE);
     let output = Arc::new(Mutex::new(Output { queued: 0, held: budget.none() }));
-    let writer = tokio::spawn(write_out(sink, queued, Arc::clone(&output)));
+    let writer = tokio::spawn(write_out(sink, queued, Arc::clone(&output), revision));
     let close = match run(&mut incoming, (&out, &output), calls, path, peer, &budget).await {
         None => Some(NORMAL),
         Some(Ending::ProtocolError(status)) => {
@@ -88,7 +92,7 @@ pub(super) async fn serve(
     drop(out);
     let _ = writer.await;
     if close.is_some() {
-        await_clients_close(&mut incoming).await;
+        await_clients_close(&mut incoming.socket).await;
     }
 }
 
@@ -120,7 +124,7 @@ pub(super) async fn refuse(socket: WebSocket, status: Status) {
 /// Runs the call: `None` once its response has been sent whole, else why it
 /// ended early (the call is then dropped mid-flight: cancelled).
 async fn run(
-    incoming: &mut SplitStream<WebSocket>,
+    incoming: &mut Incoming,
     (out, output): (&mpsc::Sender<Message>, &Mutex<Output>),
     calls: Router,
     path: String,
@@ -128,7 +132,7 @@ async fn run(
     budget: &Budget,
 ) -> Option<Ending> {
     let mut pings = Pings::default();
-    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, next_frame(incoming, &mut pings)).await {
+    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, incoming.next_frame(&mut pings)).await {
         Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
         Ok(Ok(None)) => return Some(Ending::Cancelled),
         Ok(Ok(Some(_))) => {
@@ -193,14 +197,14 @@ fn request_body(
 /// call, its half-close, window updates; ends when the client goes or breaks
 /// the protocol.
 async fn read_requests(
-    incoming: &mut SplitStream<WebSocket>,
+    incoming: &mut Incoming,
     requests: Requests,
     (window, unread): (&Semaphore, &Mutex<Held>),
     mut pings: Pings,
 ) -> Ending {
     let mut requests = Some(requests);
     let ending = loop {
-        let frame = match next_frame(incoming, &mut pings).await {
+        let frame = match incoming.next_frame(&mut pings).await {
             Ok(Some(frame)) => frame,
             Ok(None) => break Ending::Cancelled,
             Err(status) => break Ending::ProtocolError(status),
@@ -306,21 +310,36 @@ fn protocol_error(problem: &str) -> Ending {
     Ending::ProtocolError(Status::internal(format!("grpc-ws: {problem}")))
 }
 
-/// The next frame, `None` when the socket closes or breaks.
-async fn next_frame(incoming: &mut SplitStream<WebSocket>, pings: &mut Pings) -> Result<Option<Frame>, Status> {
-    loop {
-        return match incoming.next().await {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Ok(None),
-            Some(Ok(Message::Ping(_))) => {
-                pings.answered()?;
-                continue;
+/// The client's side of the socket, read a frame at a time.
+struct Incoming {
+    socket: SplitStream<WebSocket>,
+    revision: Revision,
+    /// The frames of the last message not read yet (v2: it may carry several).
+    pending: Option<Frames>,
+}
+
+impl Incoming {
+    /// The next frame, `None` when the socket closes or breaks.
+    async fn next_frame(&mut self, pings: &mut Pings) -> Result<Option<Frame>, Status> {
+        let malformed = |error: FrameError| Status::internal(format!("grpc-ws: {error}"));
+        loop {
+            if let Some(raw) = self.pending.as_mut().and_then(Iterator::next) {
+                return raw.and_then(|raw| Frame::decode(&raw)).map(Some).map_err(malformed);
             }
-            Some(Ok(Message::Pong(_))) => continue,
-            Some(Ok(Message::Text(_))) => Err(Status::internal("grpc-ws: frames are binary messages, not text")),
-            Some(Ok(Message::Binary(bytes))) => Frame::decode(&bytes)
-                .map(Some)
-                .map_err(|error: FrameError| Status::internal(format!("grpc-ws: {error}"))),
-        };
+            self.pending = None;
+            match self.socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Ping(_))) => pings.answered()?,
+                Some(Ok(Message::Pong(_))) => {}
+                Some(Ok(Message::Text(_))) => {
+                    return Err(Status::internal("grpc-ws: frames are binary messages, not text"));
+                }
+                Some(Ok(Message::Binary(bytes))) if bytes.is_empty() => {
+                    return Err(malformed(FrameError::Short(0)));
+                }
+                Some(Ok(Message::Binary(bytes))) => self.pending = Some(grpc_ws::frames_of(self.revision, bytes)),
+            }
+        }
     }
 }
 
@@ -407,32 +426,47 @@ where
 }
 
 /// Writes what is queued, in one flush per burst rather than one per message;
-/// the response messages written go out of the budget.
+/// the response messages written go out of the budget. In v2 the frames of a
+/// burst go out in as few WebSocket messages as [`grpc_ws::MAX_BATCH_BYTES`]
+/// allows: whatever is queued when the writer wakes, never waiting for more.
 async fn write_out(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: mpsc::Receiver<Message>,
     output: Arc<Mutex<Output>>,
+    revision: Revision,
 ) {
-    let size = |message: &Message| match message {
-        Message::Binary(data) => data.len(),
-        _ => 0,
-    };
-    while let Some(message) = queued.recv().await {
-        let mut burst = size(&message);
-        if sink.feed(message).await.is_err() {
-            return;
-        }
-        while let Ok(message) = queued.try_recv() {
-            burst += size(&message);
-            if sink.feed(message).await.is_err() {
+    let mut batch = Batch::default();
+    while let Some(first) = queued.recv().await {
+        let mut burst = 0;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            if let Message::Binary(frame) = &message {
+                burst += frame.len();
+                if revision == Revision::V2 {
+                    if !batch.has_room_for(frame.len()) && !feed(&mut sink, &mut batch).await {
+                        return;
+                    }
+                    batch.push(frame);
+                    next = queued.try_recv().ok();
+                    continue;
+                }
+            }
+            // A Close, or any frame in v1: what is gathered goes first.
+            if !feed(&mut sink, &mut batch).await || sink.feed(message).await.is_err() {
                 return;
             }
+            next = queued.try_recv().ok();
         }
-        if sink.flush().await.is_err() {
+        if !feed(&mut sink, &mut batch).await || sink.flush().await.is_err() {
             return;
         }
         lock_output(&output).written(burst);
     }
+}
+
+/// Queues the batch, if it holds anything, as one WebSocket message; false if the socket is gone.
+async fn feed(sink: &mut SplitSink<WebSocket, Message>, batch: &mut Batch) -> bool {
+    batch.is_empty() || sink.feed(Message::Binary(batch.take().into())).await.is_ok()
 }
 
 /// The native request headers of a call with this metadata.

@@ -1,4 +1,4 @@
-//! gRPC over WebSocket (`grpc-ws.v1`, specified in grpc-ws/PROTOCOL.md): one
+//! gRPC over WebSocket (`grpc-ws.v2` and `.v1`, specified in grpc-ws/PROTOCOL.md): one
 //! call per WebSocket, for browsers, which cannot stream a request any other
 //! way. Each call is turned into the native gRPC request it stands for and
 //! run through the same router, so the same per-call layer (write access,
@@ -12,12 +12,13 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use grpc_ws::SUBPROTOCOL;
+use grpc_ws::Revision;
 use http::header::{SEC_WEBSOCKET_PROTOCOL, UPGRADE};
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use crate::budget::Budget;
+use crate::metrics::Metrics;
 use crate::origin::OriginPolicy;
 
 /// Room in a socket's write buffer beyond its largest message: for the
@@ -64,6 +65,7 @@ pub struct Endpoint {
     open: TaskTracker,
     slots: CallSlots,
     budget: Budget,
+    metrics: Metrics,
 }
 
 impl Endpoint {
@@ -75,22 +77,21 @@ impl Endpoint {
         open: TaskTracker,
         slots: CallSlots,
         budget: Budget,
+        metrics: Metrics,
     ) -> Self {
-        Self { calls, origins, max_message_bytes, open, slots, budget }
+        Self { calls, origins, max_message_bytes, open, slots, budget, metrics }
     }
 }
 
-/// Middleware: a WebSocket upgrade offering `grpc-ws.v1` becomes a call;
-/// every other request goes on.
+/// Middleware: a WebSocket upgrade offering a grpc-ws revision becomes a call,
+/// in the newest revision offered; every other request goes on.
 pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
-    let offers_grpc_ws =
-        request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"))
-            && request.headers().get_all(SEC_WEBSOCKET_PROTOCOL).iter().any(|value| {
-                value.to_str().is_ok_and(|offered| offered.split(',').any(|protocol| protocol.trim() == SUBPROTOCOL))
-            });
-    if !offers_grpc_ws {
+    let websocket =
+        request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let offered = request.headers().get_all(SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|value| value.to_str().ok());
+    let Some(revision) = Revision::chosen(offered).filter(|_| websocket) else {
         return next.run(request).await;
-    }
+    };
     let (mut parts, _) = request.into_parts();
     if let Some(refused) = endpoint.origins.refusal(&parts) {
         return refused;
@@ -99,6 +100,7 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
         Ok(socket) => socket,
         Err(rejection) => return rejection.into_response(),
     };
+    endpoint.metrics.websocket_call(revision.subprotocol());
     let path = parts.uri.path().to_string();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().copied();
     // The socket is its connection's own: its call draws on that connection's share.
@@ -114,9 +116,10 @@ pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: N
     // never reads the pongs fills it, and its socket closes.
     let socket =
         socket.max_write_buffer_size(limit.saturating_add(WRITE_BUFFER_SLACK)).read_buffer_size(READ_BUFFER_BYTES);
-    socket.protocols([SUBPROTOCOL]).max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| async move {
+    let socket = socket.protocols([revision.subprotocol()]).max_message_size(limit).max_frame_size(limit);
+    socket.on_upgrade(move |socket| async move {
         match slot {
-            Ok(_slot) => call::serve(socket, endpoint.calls, path, peer, budget).await,
+            Ok(_slot) => call::serve(socket, revision, endpoint.calls, path, peer, budget).await,
             Err(_) => call::refuse(socket, endpoint.slots.refusal()).await,
         }
         drop(open);

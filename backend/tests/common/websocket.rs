@@ -1,8 +1,10 @@
-//! A native grpc-ws.v1 client (grpc-ws/PROTOCOL.md), frame by frame.
+//! A native grpc-ws client (grpc-ws/PROTOCOL.md), frame by frame, in either revision.
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
-use grpc_ws::{Frame, SUBPROTOCOL};
+use grpc_ws::{Frame, Revision};
 use http::HeaderMap;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -15,6 +17,12 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// One call over its own WebSocket.
 pub struct WsCall {
     pub socket: Socket,
+    /// The revision the server answered in.
+    pub revision: Revision,
+    /// Frames of a v2 message not read yet.
+    pending: VecDeque<Frame>,
+    /// How many WebSocket messages have carried frames so far.
+    pub messages_read: usize,
 }
 
 /// What a call answered: its response headers, messages and trailers; and how the socket closed.
@@ -41,25 +49,54 @@ impl Answer {
     }
 }
 
-/// Opens a WebSocket to `path` offering grpc-ws.v1, with `extra` request headers (such as Origin).
+/// Opens a WebSocket to `path` offering grpc-ws.v1 alone, with `extra` request headers (such as Origin).
 pub async fn connect(addr: std::net::SocketAddr, path: &str, extra: &[(&str, &str)]) -> Result<Socket, String> {
+    connect_offering(addr, path, &[Revision::V1], extra).await.map(|(socket, _)| socket)
+}
+
+/// Opens a WebSocket to `path` offering `revisions` (in that order); the socket and the revision
+/// the server chose.
+pub async fn connect_offering(
+    addr: std::net::SocketAddr,
+    path: &str,
+    revisions: &[Revision],
+    extra: &[(&str, &str)],
+) -> Result<(Socket, Revision), String> {
     let mut request = format!("ws://{addr}{path}").into_client_request().expect("request");
-    request.headers_mut().insert("sec-websocket-protocol", SUBPROTOCOL.parse().expect("header"));
+    let offer = revisions.iter().map(|revision| revision.subprotocol()).collect::<Vec<_>>().join(", ");
+    request.headers_mut().insert("sec-websocket-protocol", offer.parse().expect("header"));
     for (name, value) in extra {
         request
             .headers_mut()
             .insert(http::HeaderName::from_bytes(name.as_bytes()).expect("name"), value.parse().expect("header"));
     }
     let (socket, response) = tokio_tungstenite::connect_async(request).await.map_err(|error| error.to_string())?;
-    assert_eq!(response.headers()["sec-websocket-protocol"], SUBPROTOCOL);
-    Ok(socket)
+    let answered = response.headers()["sec-websocket-protocol"].to_str().expect("a subprotocol");
+    let revision = Revision::of_subprotocol(answered).expect("a grpc-ws revision");
+    assert!(revisions.contains(&revision), "the server chose {answered}, not offered");
+    Ok((socket, revision))
 }
 
 impl WsCall {
-    /// Opens the call at `path` and sends its metadata.
+    /// A call on a socket already open in `revision`, nothing sent yet.
+    pub fn on(socket: Socket, revision: Revision) -> Self {
+        Self { socket, revision, pending: VecDeque::new(), messages_read: 0 }
+    }
+
+    /// Opens the call at `path` in grpc-ws.v1 and sends its metadata.
     pub async fn open(addr: std::net::SocketAddr, path: &str, metadata: &[(&str, &str)]) -> Self {
-        let socket = connect(addr, path, &[]).await.expect("the upgrade is accepted");
-        let mut call = Self { socket };
+        Self::open_offering(addr, path, &[Revision::V1], metadata).await
+    }
+
+    /// Opens the call at `path` offering `revisions`, and sends its metadata.
+    pub async fn open_offering(
+        addr: std::net::SocketAddr,
+        path: &str,
+        revisions: &[Revision],
+        metadata: &[(&str, &str)],
+    ) -> Self {
+        let (socket, revision) = connect_offering(addr, path, revisions, &[]).await.expect("the upgrade is accepted");
+        let mut call = Self::on(socket, revision);
         let mut headers = HeaderMap::new();
         for (name, value) in metadata {
             headers
@@ -85,11 +122,21 @@ impl WsCall {
         self.send_frame(Frame::EndOfStream).await;
     }
 
-    /// The next frame, or `None` once the socket closes (with its close code).
+    /// The next frame, or `None` once the socket closes (with its close code). Each WebSocket
+    /// message must be well formed in the call's revision: exactly one frame in v1.
     pub async fn next(&mut self) -> Result<Frame, Option<u16>> {
         loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return Ok(frame);
+            }
             match self.socket.next().await {
-                Some(Ok(Message::Binary(bytes))) => return Ok(Frame::decode(&bytes).expect("a well-formed frame")),
+                Some(Ok(Message::Binary(bytes))) => {
+                    self.messages_read += 1;
+                    for raw in grpc_ws::frames_of(self.revision, bytes) {
+                        let frame = Frame::decode(&raw.expect("whole frames")).expect("a well-formed frame");
+                        self.pending.push_back(frame);
+                    }
+                }
                 Some(Ok(Message::Close(frame))) => return Err(frame.map(|frame: CloseFrame| frame.code.into())),
                 Some(Ok(_)) => continue,
                 None | Some(Err(_)) => return Err(None),

@@ -1,9 +1,11 @@
 //! `websocket`: `processOrders` as a browser calls it, over gRPC over WebSocket
-//! (`grpc-ws.v1`, grpc-ws/PROTOCOL.md): C concurrent calls, one WebSocket each,
-//! each sending N ids as fast as the server's grants and its socket allow,
-//! while reading shipments and granting the server 32 more messages each time
-//! it has read 32, as the page does. The figures are those of `bidi`, for
-//! comparison with it.
+//! (`grpc-ws.v2`, grpc-ws/PROTOCOL.md; `websocket-v1` in `grpc-ws.v1`): C
+//! concurrent calls, one WebSocket each, each sending N ids as fast as the
+//! server's grants and its socket allow, while reading shipments and granting
+//! the server 32 more messages each time it has read 32, as the page does. In
+//! v2 a call sends the ids its credit allows at once in one WebSocket message
+//! (up to `MAX_BATCH_BYTES`), never waiting to fill one. The figures are those
+//! of `bidi`, for comparison with it.
 //!
 //! Flow control runs both ways, as PROTOCOL.md has it: a call may send
 //! `INITIAL_WINDOW` ids, then as many more as the server grants in its window
@@ -18,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt, stream};
-use grpc_ws::{Frame, GRANT, INITIAL_WINDOW, Reply, SUBPROTOCOL, ServerFrame, Window};
+use grpc_ws::{Batch, Frame, GRANT, INITIAL_WINDOW, Reply, Revision, ServerFrame, Window};
 use ordermgt_proto::CombinedShipment;
 use prost::Message as _;
 use tokio::net::TcpStream;
@@ -45,6 +47,7 @@ pub(crate) struct Case {
     pub(crate) calls: usize,
     pub(crate) ids_per_call: usize,
     pub(crate) batch_size: usize,
+    pub(crate) revision: Revision,
 }
 
 pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row, String> {
@@ -57,7 +60,7 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     // The WebSockets open before the clock starts, as bidi's connections do.
     let mut sockets = Vec::with_capacity(case.calls);
     for wave in (0..case.calls).collect::<Vec<_>>().chunks(OPENING_WAVE) {
-        let opening = wave.iter().map(|_| open(&url, &origin));
+        let opening = wave.iter().map(|_| open(&url, &origin, case.revision));
         for socket in futures::future::join_all(opening).await {
             sockets.push(socket?);
         }
@@ -75,11 +78,18 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     let elapsed = started.elapsed().as_secs_f64();
     let sent = case.calls * case.ids_per_call;
     let described = format!(
-        "calls={} (one WebSocket each, grpc-ws.v1) ids/call={} batch={} window={INITIAL_WINDOW}+{GRANT}/{GRANT} read \
+        "calls={} (one WebSocket each, {}) ids/call={} batch={} window={INITIAL_WINDOW}+{GRANT}/{GRANT} read \
          request credit={INITIAL_WINDOW}+the server's grants",
-        case.calls, case.ids_per_call, case.batch_size
+        case.calls,
+        case.revision.subprotocol(),
+        case.ids_per_call,
+        case.batch_size
     );
-    Ok(bidi::row("websocket", described, sent, total, elapsed))
+    let scenario = match case.revision {
+        Revision::V2 => "websocket",
+        Revision::V1 => "websocket-v1",
+    };
+    Ok(bidi::row(scenario, described, sent, total, elapsed))
 }
 
 /// `idle-websockets`: opens `calls` WebSocket processOrders calls, sends each
@@ -91,7 +101,7 @@ pub(crate) async fn idle(server: &str, calls: usize, server_pid: Option<u32>) ->
         let mut held = Vec::with_capacity(calls);
         for wave in (0..calls).collect::<Vec<_>>().chunks(OPENING_WAVE) {
             let opening = wave.iter().map(|_| async {
-                let mut socket = open(&url, &origin).await?;
+                let mut socket = open(&url, &origin, Revision::V2).await?;
                 let headers = Message::Binary(Frame::Headers(http::HeaderMap::new()).encode().into());
                 socket.send(headers).await.map_err(|error| format!("metadata: {error}"))?;
                 Ok::<_, String>(socket)
@@ -116,18 +126,19 @@ fn endpoint(server: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Opens a WebSocket to processOrders as a browser does: offering grpc-ws.v1, with the page's Origin.
-async fn open(url: &str, origin: &str) -> Result<Socket, String> {
+/// Opens a WebSocket to processOrders as a browser does, with the page's Origin, offering `revision`.
+async fn open(url: &str, origin: &str, revision: Revision) -> Result<Socket, String> {
+    let subprotocol = revision.subprotocol();
     let mut request = url.into_client_request().map_err(|error| format!("{url}: {error}"))?;
     let headers = request.headers_mut();
-    headers.insert("sec-websocket-protocol", SUBPROTOCOL.parse().map_err(|_| "the subprotocol header".to_string())?);
+    headers.insert("sec-websocket-protocol", http::HeaderValue::from_static(subprotocol));
     headers.insert("origin", origin.parse().map_err(|_| format!("{origin:?} is not a header value"))?);
     let (socket, response) = tokio_tungstenite::connect_async_with_config(request, None, true)
         .await
         .map_err(|error| format!("cannot open a WebSocket to {url}: {error}"))?;
     let accepted = response.headers().get("sec-websocket-protocol").and_then(|value| value.to_str().ok());
-    if accepted != Some(SUBPROTOCOL) {
-        return Err(format!("{url} did not accept the {SUBPROTOCOL} subprotocol (it answered {accepted:?})"));
+    if accepted != Some(subprotocol) {
+        return Err(format!("{url} did not accept the {subprotocol} subprotocol (it answered {accepted:?})"));
     }
     Ok(socket)
 }
@@ -158,25 +169,54 @@ async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case)
     let batch = case.batch_size;
     let queued = Arc::clone(&progress);
     let spent = Arc::clone(&credit);
-    let requests = stream::iter(0..case.ids_per_call)
-        .then(move |n| {
-            let credit = Arc::clone(&spent);
-            async move {
-                // The semaphore is never closed: this waits for credit, then spends it.
-                if let Ok(permit) = credit.acquire().await {
-                    permit.forget();
-                }
-                n
+    let total = case.ids_per_call;
+    // v2: as many ids a WebSocket message as fit in MAX_BATCH_BYTES; v1: one.
+    let largest = frames.iter().map(Bytes::len).max().unwrap_or(1);
+    let per_message = match case.revision {
+        Revision::V2 => (grpc_ws::MAX_BATCH_BYTES / largest).max(1),
+        Revision::V1 => 1,
+    };
+    // Each item: the ids from n on that the credit allows now, at least one (waiting for it).
+    let requests = stream::unfold(0, move |n| {
+        let credit = Arc::clone(&spent);
+        async move {
+            if n >= total {
+                return None;
             }
-        })
-        .map(move |n| {
+            // The semaphore is never closed: this waits for credit, then spends it.
+            if let Ok(permit) = credit.acquire().await {
+                permit.forget();
+            }
+            let mut count = 1;
+            while count < per_message
+                && n + count < total
+                && credit.try_acquire().is_ok_and(|permit| {
+                    permit.forget();
+                    true
+                })
+            {
+                count += 1;
+            }
+            Some((n..n + count, n + count))
+        }
+    })
+    .map(move |ids| {
+        for n in ids.clone() {
             if (n + 1) % batch == 0 {
                 let _ = sent_at.send(Instant::now());
             }
-            queued.ids_queued.fetch_add(1, Ordering::Relaxed);
-            Message::Binary(frames[(call + n) % frames.len()].clone())
-        })
-        .chain(stream::iter([Message::Binary(Frame::EndOfStream.encode().into())]));
+        }
+        queued.ids_queued.fetch_add(ids.len(), Ordering::Relaxed);
+        if ids.len() == 1 {
+            return Message::Binary(frames[(call + ids.start) % frames.len()].clone());
+        }
+        let mut message = Batch::default();
+        for n in ids {
+            message.push(&frames[(call + n) % frames.len()]);
+        }
+        Message::Binary(message.take().into())
+    })
+    .chain(stream::iter([Message::Binary(Frame::EndOfStream.encode().into())]));
     let counted = Arc::clone(&progress);
     let window_updates = UnboundedReceiverStream::new(granted).map(move |more| {
         counted.granted.fetch_add(more as usize, Ordering::Relaxed);
@@ -220,8 +260,9 @@ async fn read_shipments(
 ) -> Result<Tally, String> {
     let mut tally = Tally::default();
     let (mut read_messages, mut window, mut reply) = (0usize, Window::default(), Reply::default());
+    let revision = case.revision;
     loop {
-        let bytes = match tokio::time::timeout(STALL, incoming.next()).await {
+        let message = match tokio::time::timeout(STALL, incoming.next()).await {
             Ok(Some(Ok(Message::Binary(bytes)))) => bytes,
             Ok(Some(Ok(Message::Close(close)))) => {
                 return Err(format!("the server closed the WebSocket without trailers ({close:?})"));
@@ -243,30 +284,34 @@ async fn read_shipments(
                 ));
             }
         };
-        let read = reply.frame(&bytes).map_err(|error| format!("the server broke grpc-ws: {error}"))?;
-        match read {
-            Some(ServerFrame::Message(message)) => {
-                let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
-                tally.add(&shipment, case.batch_size, batch_sent);
-                read_messages += 1;
-                if let Some(more) = window.read_one() {
-                    let _ = grants.send(more);
+        for raw in grpc_ws::frames_of(revision, message) {
+            let raw = raw.map_err(|error| format!("the server broke grpc-ws: {error}"))?;
+            let read = reply.frame(&raw).map_err(|error| format!("the server broke grpc-ws: {error}"))?;
+            match read {
+                Some(ServerFrame::Message(message)) => {
+                    let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
+                    tally.add(&shipment, case.batch_size, batch_sent);
+                    read_messages += 1;
+                    if let Some(more) = window.read_one() {
+                        let _ = grants.send(more);
+                    }
                 }
+                Some(ServerFrame::Grant(more)) => {
+                    // A server granting past the semaphore's bound grants more than a call ever sends.
+                    credit.add_permits((more as usize).min(Semaphore::MAX_PERMITS - credit.available_permits()));
+                    progress.credit_granted.fetch_add(more as usize, Ordering::Relaxed);
+                }
+                Some(ServerFrame::Head(headers)) if !headers.contains_key("grpc-status") => {}
+                Some(ServerFrame::Head(trailers) | ServerFrame::Trailers(trailers)) => {
+                    let value =
+                        |name: &str| trailers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
+                    return match value("grpc-status") {
+                        "0" => Ok(tally),
+                        status => Err(format!("the call ended with grpc-status {status}: {}", value("grpc-message"))),
+                    };
+                }
+                None => return Err("a frame after the trailers".to_string()),
             }
-            Some(ServerFrame::Grant(more)) => {
-                // A server granting past the semaphore's bound grants more than a call ever sends.
-                credit.add_permits((more as usize).min(Semaphore::MAX_PERMITS - credit.available_permits()));
-                progress.credit_granted.fetch_add(more as usize, Ordering::Relaxed);
-            }
-            Some(ServerFrame::Head(headers)) if !headers.contains_key("grpc-status") => {}
-            Some(ServerFrame::Head(trailers) | ServerFrame::Trailers(trailers)) => {
-                let value = |name: &str| trailers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default();
-                return match value("grpc-status") {
-                    "0" => Ok(tally),
-                    status => Err(format!("the call ended with grpc-status {status}: {}", value("grpc-message"))),
-                };
-            }
-            None => return Err("a frame after the trailers".to_string()),
         }
     }
 }

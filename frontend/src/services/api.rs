@@ -29,7 +29,8 @@ impl Api {
             location.as_ref().and_then(|location| part(location).ok()).unwrap_or_default()
         };
         let transport = Client::new(read(web_sys::Location::origin));
-        let websocket = WebSocketChannel::for_page(&read(web_sys::Location::protocol), &read(web_sys::Location::host));
+        let websocket = WebSocketChannel::for_page(&read(web_sys::Location::protocol), &read(web_sys::Location::host))
+            .offering_as(&read(web_sys::Location::search));
         Api {
             orders: OrderManagementClient::new(transport.clone()),
             web: OrderManagementWebClient::new(transport),

@@ -6,10 +6,11 @@
 
 use std::pin::{Pin, pin};
 
+use bytes::Bytes;
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures::{FutureExt, StreamExt, select_biased};
 use gloo_timers::future::TimeoutFuture;
-use grpc_ws::{Credit, Frame, Reply, SUBPROTOCOL};
+use grpc_ws::{Credit, Frame, Reply, Revision};
 use http_body::Body as _;
 use tonic::Status;
 
@@ -24,26 +25,32 @@ const OPEN_TIMEOUT_MS: u32 = 5_000;
 /// Runs the call; a failure reaches tonic through the response (or its body).
 pub(super) async fn run(
     url: String,
+    offered: &'static [Revision],
     request: http::Request<tonic::body::Body>,
     to_body: UnboundedSender<FromServer>,
     mut grants: UnboundedReceiver<u32>,
 ) {
-    if let Err(status) = call(&url, request, &to_body, &mut grants).await {
+    if let Err(status) = call(&url, offered, request, &to_body, &mut grants).await {
         let _ = to_body.unbounded_send(Err(status));
     }
 }
 
 async fn call(
     url: &str,
+    offered: &[Revision],
     request: http::Request<tonic::body::Body>,
     to_body: &UnboundedSender<FromServer>,
     grants: &mut UnboundedReceiver<u32>,
 ) -> Result<(), Status> {
-    let (socket, mut events) = Socket::open(url, SUBPROTOCOL)
+    let protocols: Vec<&str> = offered.iter().map(|revision| revision.subprotocol()).collect();
+    let (socket, mut events) = Socket::open(url, &protocols)
         .map_err(|error| frames::unanswered(format!("cannot open a WebSocket to {url}: {error}")))?;
     if let Some(ended) = opened(&mut events, grants).await {
         return ended;
     }
+    // The browser opens a socket only in a subprotocol it offered.
+    let revision = Revision::of_subprotocol(&socket.protocol())
+        .ok_or_else(|| Status::internal(format!("grpc-ws: the server chose {:?}, not offered", socket.protocol())))?;
     let mut reply = Reply::default();
     let (parts, body) = request.into_parts();
     socket.send_now(&Frame::Headers(frames::metadata(&parts.headers)).encode());
@@ -60,19 +67,22 @@ async fn call(
                 None => return Ok(()),
             },
             event = events.next() => match event {
-                Some(SocketEvent::Binary(raw)) => {
-                    match frames::receive(&mut reply, raw)? {
-                        Some(Received::Body(incoming)) => {
-                            let _ = to_body.unbounded_send(Ok(incoming));
+                Some(SocketEvent::Binary(message)) => {
+                    for raw in grpc_ws::frames_of(revision, Bytes::from(message)) {
+                        let raw = raw.map_err(|error| Status::internal(format!("grpc-ws: {error}")))?;
+                        match frames::receive(&mut reply, raw)? {
+                            Some(Received::Body(incoming)) => {
+                                let _ = to_body.unbounded_send(Ok(incoming));
+                            }
+                            // Once the request stream is sent, nobody listens: the grant is not needed.
+                            Some(Received::Grant(more)) => {
+                                let _ = to_sender.unbounded_send(more);
+                            }
+                            None => {}
                         }
-                        // Once the request stream is sent, nobody listens: the grant is not needed.
-                        Some(Received::Grant(more)) => {
-                            let _ = to_sender.unbounded_send(more);
+                        if reply == Reply::Done {
+                            return Ok(());
                         }
-                        None => {}
-                    }
-                    if reply == Reply::Done {
-                        return Ok(());
                     }
                 }
                 Some(SocketEvent::Text) => return Err(Status::internal("grpc-ws: the server sent a text message")),

@@ -83,12 +83,12 @@ pub(super) enum Incoming {
 
 /// Reads one WebSocket message from the server in its place ([`grpc_ws::Reply`]): for the response
 /// body, or a grant for the sender; `None` once the call is over.
-pub(super) fn receive(reply: &mut Reply, raw: Vec<u8>) -> Result<Option<Received>, Status> {
+pub(super) fn receive(reply: &mut Reply, raw: Bytes) -> Result<Option<Received>, Status> {
     let read = reply.frame(&raw).map_err(|error| Status::internal(format!("grpc-ws: {error}")))?;
     Ok(read.map(|read| match read {
         ServerFrame::Head(headers) => Received::Body(Incoming::Head(headers)),
         // The message frame is the gRPC length-prefixed message itself.
-        ServerFrame::Message(_) => Received::Body(Incoming::Message(Bytes::from(raw))),
+        ServerFrame::Message(_) => Received::Body(Incoming::Message(raw)),
         ServerFrame::Trailers(trailers) => Received::Body(Incoming::Trailers(trailers)),
         ServerFrame::Grant(more) => Received::Grant(more),
     }))
@@ -223,21 +223,21 @@ mod tests {
     #[test]
     fn a_reply_reaches_tonic_as_the_frames_it_read_messages_byte_for_byte() {
         let mut reply = Reply::default();
-        let head = grpc_ws::Frame::Headers(HeaderMap::new()).encode();
+        let head = Bytes::from(grpc_ws::Frame::Headers(HeaderMap::new()).encode());
         assert_eq!(receive(&mut reply, head).ok().flatten(), Some(Received::Body(Incoming::Head(HeaderMap::new()))));
-        let message = grpc_ws::Frame::Message(Bytes::from_static(b"cmb-1")).encode();
+        let message = Bytes::from(grpc_ws::Frame::Message(Bytes::from_static(b"cmb-1")).encode());
         let read = receive(&mut reply, message.clone()).ok().flatten();
-        assert_eq!(read, Some(Received::Body(Incoming::Message(Bytes::from(message)))));
+        assert_eq!(read, Some(Received::Body(Incoming::Message(message))));
         assert_eq!(
-            receive(&mut reply, grpc_ws::Frame::WindowUpdate(32).encode()).ok().flatten(),
+            receive(&mut reply, grpc_ws::Frame::WindowUpdate(32).encode().into()).ok().flatten(),
             Some(Received::Grant(32))
         );
         let trailers = headers(&[("grpc-status", "0")]);
-        let read = receive(&mut reply, grpc_ws::Frame::Headers(trailers.clone()).encode()).ok().flatten();
+        let read = receive(&mut reply, grpc_ws::Frame::Headers(trailers.clone()).encode().into()).ok().flatten();
         assert_eq!(read, Some(Received::Body(Incoming::Trailers(trailers))));
         assert!(closed(reply, 1000, "").is_none(), "a close after the trailers is the call's normal end");
-        let broken =
-            receive(&mut Reply::AwaitingHead, grpc_ws::Frame::EndOfStream.encode()).expect_err("a client's frame");
+        let broken = receive(&mut Reply::AwaitingHead, grpc_ws::Frame::EndOfStream.encode().into())
+            .expect_err("a client's frame");
         assert_eq!(broken.message(), "grpc-ws: the server sent a frame only a client may send");
     }
 

@@ -1,4 +1,5 @@
-//! gRPC over WebSocket (`grpc-ws.v1`, grpc-ws/PROTOCOL.md) for tonic's generated clients in the
+//! gRPC over WebSocket (`grpc-ws.v2`, or `.v1` with a server that speaks no newer; grpc-ws/PROTOCOL.md)
+//! for tonic's generated clients in the
 //! browser: a `tower::Service` beside tonic-web-wasm-client's `Client`, but full duplex, so that the
 //! page makes the book's client-streaming and bidirectional calls as they are. One WebSocket per
 //! call, to `ws(s)://<page host>/<method path>`; in a development build made with
@@ -14,6 +15,7 @@ use std::task::{Context, Poll};
 
 use futures::channel::mpsc;
 use futures::future::LocalBoxFuture;
+use grpc_ws::Revision;
 use tonic::Status;
 
 pub(crate) use body::ResponseBody;
@@ -24,6 +26,8 @@ pub(crate) use frames::is_unanswered;
 pub(crate) struct WebSocketChannel {
     /// `ws://host:port` or `wss://host:port`.
     origin: String,
+    /// The revisions offered, newest first: the server speaks the newest it knows.
+    offered: &'static [Revision],
 }
 
 /// Where a development build sends its WebSockets, if it was built to (`ws://127.0.0.1:50051`).
@@ -40,10 +44,22 @@ impl WebSocketChannel {
 
     fn for_page_or(protocol: &str, host: &str, elsewhere: Option<&str>) -> Self {
         if let Some(origin) = elsewhere.map(str::trim).filter(|origin| !origin.is_empty()) {
-            return WebSocketChannel { origin: origin.trim_end_matches('/').to_string() };
+            return WebSocketChannel { origin: origin.trim_end_matches('/').to_string(), offered: &Revision::OFFERED };
         }
         let scheme = if protocol == "https:" { "wss" } else { "ws" };
-        WebSocketChannel { origin: format!("{scheme}://{host}") }
+        WebSocketChannel { origin: format!("{scheme}://{host}"), offered: &Revision::OFFERED }
+    }
+
+    /// The revisions the page's address asks to offer: every one, newest first, unless it says
+    /// `?grpc-ws=v1` (the first revision alone, as an older page spoke it: for trying a server's v1).
+    pub(crate) fn offering_as(self, query: &str) -> Self {
+        let asked = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find_map(|(name, value)| (name == "grpc-ws").then_some(value));
+        let offered: &'static [Revision] = if asked == Some("v1") { &[Revision::V1] } else { &Revision::OFFERED };
+        Self { offered, ..self }
     }
 }
 
@@ -62,7 +78,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for WebSocketChannel {
         let url = format!("{}{}", self.origin, request.uri().path());
         let (to_body, frames) = mpsc::unbounded();
         let (grants, granted) = mpsc::unbounded();
-        wasm_bindgen_futures::spawn_local(call::run(url, request, to_body, granted));
+        wasm_bindgen_futures::spawn_local(call::run(url, self.offered, request, to_body, granted));
         Box::pin(ResponseBody::new(frames, grants).into_response())
     }
 }
@@ -82,5 +98,13 @@ mod tests {
         let dev = WebSocketChannel::for_page_or("http:", "127.0.0.1:8080", Some("ws://127.0.0.1:50051/"));
         assert_eq!(dev.origin, "ws://127.0.0.1:50051");
         assert_eq!(WebSocketChannel::for_page_or("http:", "127.0.0.1:8080", Some(" ")).origin, "ws://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_page_offers_every_revision_unless_its_address_asks_for_v1() {
+        let page = || WebSocketChannel::for_page("http:", "127.0.0.1:50051");
+        assert_eq!(page().offered, [Revision::V2, Revision::V1]);
+        assert_eq!(page().offering_as("?transport=websocket&grpc-ws=v2").offered, [Revision::V2, Revision::V1]);
+        assert_eq!(page().offering_as("?grpc-ws=v1").offered, [Revision::V1]);
     }
 }

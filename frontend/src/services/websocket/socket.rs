@@ -5,8 +5,9 @@
 use futures::channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen_futures::js_sys::{ArrayBuffer, Uint8Array};
+use wasm_bindgen_futures::js_sys::{Array, ArrayBuffer, Uint8Array};
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 /// Sends wait while the browser holds more than this, unsent (PROTOCOL.md: 1 MiB).
@@ -21,7 +22,7 @@ const NORMAL_CLOSURE: u16 = 1000;
 #[derive(Debug)]
 pub(super) enum SocketEvent {
     Open,
-    /// A binary message: one frame.
+    /// A binary message: one frame (v1), or one or more (v2).
     Binary(Vec<u8>),
     /// A text message, which grpc-ws never sends.
     Text,
@@ -42,10 +43,11 @@ pub(super) struct Socket {
 }
 
 impl Socket {
-    /// Starts opening a WebSocket to `url`, offering `protocol`; its events arrive on the receiver,
+    /// Starts opening a WebSocket to `url`, offering `protocols`; its events arrive on the receiver,
     /// `Open` first, or `Closed` if it cannot open.
-    pub(super) fn open(url: &str, protocol: &str) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
-        let ws = WebSocket::new_with_str(url, protocol).map_err(|error| format!("{error:?}"))?;
+    pub(super) fn open(url: &str, protocols: &[&str]) -> Result<(Socket, UnboundedReceiver<SocketEvent>), String> {
+        let offered: Array = protocols.iter().map(|protocol| JsValue::from_str(protocol)).collect();
+        let ws = WebSocket::new_with_str_sequence(url, &offered).map_err(|error| format!("{error:?}"))?;
         ws.set_binary_type(BinaryType::Arraybuffer);
         let (events, receiver) = mpsc::unbounded();
         let on_open = handler(&events, |_: Event| SocketEvent::Open);
@@ -69,6 +71,11 @@ impl Socket {
             TimeoutFuture::new(DRAIN_POLL_MS).await;
         }
         self.send_now(frame);
+    }
+
+    /// The subprotocol the server chose, once the socket is open.
+    pub(super) fn protocol(&self) -> String {
+        self.ws.protocol()
     }
 
     /// Sends one small frame (a window update) whatever the buffer holds.
