@@ -43,7 +43,7 @@ const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What every connection of one server shares.
 #[derive(Debug)]
-pub(crate) struct Connection {
+pub(crate) struct Shared {
     pub(crate) http1: hyper::server::conn::http1::Builder,
     pub(crate) http2: http2::Settings,
     /// How long a client may take to say which HTTP it speaks (and, on HTTP/1.1, to send its headers).
@@ -63,7 +63,7 @@ pub(crate) struct Connection {
 }
 
 /// Serves one accepted TCP connection to its end.
-pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketAddr, activity: Activity) {
+pub(crate) async fn serve(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr, activity: Activity) {
     // Streamed messages are small: send each at once rather than waiting to fill a packet.
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::debug!(%peer, "cannot set TCP_NODELAY: {error}");
@@ -80,7 +80,7 @@ pub(crate) async fn serve(shared: Arc<Connection>, tcp: TcpStream, peer: SocketA
     }
 }
 
-async fn serve_http<I>(shared: &Connection, mut io: I, peer: SocketAddr, activity: Activity, budget: Budget)
+async fn serve_http<I>(shared: &Shared, mut io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -115,7 +115,7 @@ async fn read_preface<I: AsyncRead + Unpin>(io: &mut I) -> io::Result<Bytes> {
     Ok(first.freeze())
 }
 
-async fn serve_http1<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
+async fn serve_http1<I>(shared: &Shared, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {

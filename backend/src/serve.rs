@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::app::App;
-use crate::connection::{self, Connection, Roster};
+use crate::connection::{self, Roster, Shared};
 use crate::http2;
 use crate::lanes::Lanes;
 
@@ -37,7 +37,7 @@ pub async fn serve(
     let mut http1 = http1::Builder::new();
     http1.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
     let (closing_tx, closing) = watch::channel(false);
-    let shared = Arc::new(Connection {
+    let shared = Arc::new(Shared {
         http1,
         http2: http2::Settings::new(limits.max_concurrent_streams, KEEPALIVE_INTERVAL, KEEPALIVE_TIMEOUT),
         first_bytes_timeout: connection::FIRST_BYTES_TIMEOUT,

@@ -39,7 +39,7 @@ use tower::ServiceExt;
 
 use crate::budget::Budget;
 use crate::calls::PeerName;
-use crate::connection::{Activity, Connection};
+use crate::connection::{Activity, Shared};
 use crate::metrics::Metrics;
 
 /// Flow-control windows: what a client may send ahead of the server's reading.
@@ -88,7 +88,7 @@ impl Settings {
 /// task each: the responses of the requests that arrived together are
 /// written together, in one write, and no call waits to be scheduled on
 /// another thread. (Connections still spread over the runtime's threads.)
-pub(crate) async fn serve<I>(shared: &Connection, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
+pub(crate) async fn serve<I>(shared: &Shared, io: I, peer: SocketAddr, activity: Activity, budget: Budget)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -197,7 +197,7 @@ where
 /// One request: the router's answer sent back while the request's DATA is
 /// drained from h2.
 async fn serve_stream(
-    shared: &Connection,
+    shared: &Shared,
     request: Request<h2::RecvStream>,
     mut respond: SendResponse<Bytes>,
     (peer, peer_name): (SocketAddr, PeerName),
@@ -245,7 +245,7 @@ async fn serve_stream(
 }
 
 /// Logs and counts how the answer to a call ended, if not as it should.
-fn report_answer(shared: &Connection, peer: SocketAddr, sent: Result<(), response::Unsent>) {
+fn report_answer(shared: &Shared, peer: SocketAddr, sent: Result<(), response::Unsent>) {
     let metrics = &shared.metrics;
     match sent {
         Ok(()) => {}
@@ -274,7 +274,7 @@ fn report_answer(shared: &Connection, peer: SocketAddr, sent: Result<(), respons
 
 /// Answers a call past `--max-calls`: RESOURCE_EXHAUSTED, at once, naming
 /// the flag (a gRPC-Web client reads the same headers-only answer).
-async fn refuse(shared: &Connection, mut respond: SendResponse<Bytes>, peer: SocketAddr, budget: &Budget) {
+async fn refuse(shared: &Shared, mut respond: SendResponse<Bytes>, peer: SocketAddr, budget: &Budget) {
     let limit = shared.open_calls.limit();
     shared.metrics.call_refused();
     tracing::debug!(%peer, "refused a call: the server serves {limit} at once (--max-calls)");

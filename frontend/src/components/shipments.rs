@@ -5,18 +5,18 @@
 use yew::prelude::*;
 
 use crate::format;
-use crate::state::Outcome;
+use crate::state::Verdict;
 
 #[derive(Properties, PartialEq)]
 pub(crate) struct ShipmentsProps {
     pub(crate) pending: Vec<String>,
     pub(crate) unconfirmed: Vec<String>,
-    pub(crate) outcomes: Vec<Outcome>,
+    pub(crate) outcomes: Vec<Verdict>,
 }
 
-fn outcome(outcome: &Outcome) -> Html {
+fn outcome(outcome: &Verdict) -> Html {
     match outcome {
-        Outcome::Shipment(shipment) => html! {
+        Verdict::ShippedIds(shipment) => html! {
             <li class="shipment" data-id={shipment.id.clone()} data-destination={shipment.destination.clone()}>
                 <div class="shipment-head">
                     <span class="shipment-id">{ &shipment.id }</span>
@@ -28,7 +28,7 @@ fn outcome(outcome: &Outcome) -> Html {
                 </div>
             </li>
         },
-        Outcome::Rejection { id, reason } => html! {
+        Verdict::Rejection { id, reason } => html! {
             <li class="rejection" data-id={id.clone()}>
                 <span class="rejection-id">{ if id.is_empty() { "(empty id)".to_string() } else { id.clone() } }</span>
                 <span class="rejection-reason">{ format!("rejected: {reason}") }</span>

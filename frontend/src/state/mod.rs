@@ -15,7 +15,7 @@ use yew::Reducible;
 pub(crate) use connection::{Connection, ConnectionAction, ConnectionState};
 pub(crate) use forms::{AddAction, AddState, DraftEdit, UpdateAction, UpdateState};
 pub(crate) use orders::{Detail, DetailAction, OrdersAction, OrdersState, PAGE_ROWS};
-pub(crate) use process::{Outcome, Phase, ProcessAction, ProcessState};
+pub(crate) use process::{Phase, ProcessAction, ProcessState, Verdict};
 pub(crate) use rows::Rows;
 pub(crate) use transport::TransportChoice;
 pub(crate) use write_token::{TokenAction, TokenState, Write};

@@ -3,7 +3,7 @@
 
 use super::TransportChoice;
 use crate::batch::PendingBatch;
-use crate::services::processing::{SessionEvent, Shipment, Transport};
+use crate::services::processing::{ProcessEvent, ShippedIds, Transport};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -53,8 +53,8 @@ impl Phase {
 
 /// What became of the ids sent, in the order the server said so.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Shipment(Shipment),
+pub(crate) enum Verdict {
+    ShippedIds(ShippedIds),
     Rejection { id: String, reason: String },
 }
 
@@ -64,7 +64,7 @@ pub(crate) struct ProcessState {
     pub(crate) session: u64,
     pub(crate) phase: Phase,
     pub(crate) pending: PendingBatch,
-    pub(crate) outcomes: Vec<Outcome>,
+    pub(crate) outcomes: Vec<Verdict>,
     /// A word about the last thing the user did (stopped, refused).
     pub(crate) notice: Option<String>,
     /// What carries the current session.
@@ -99,7 +99,7 @@ pub(crate) enum ProcessAction {
     Refused(String),
     Event {
         session: u64,
-        event: SessionEvent,
+        event: ProcessEvent,
     },
     /// The switch: gRPC-Web (true) or the WebSocket for the next session and update.
     UseGrpcWeb(bool),
@@ -167,9 +167,9 @@ impl ProcessState {
         session == self.session && self.phase.is_active()
     }
 
-    fn apply(&mut self, event: SessionEvent) {
+    fn apply(&mut self, event: ProcessEvent) {
         match event {
-            SessionEvent::Opened => {
+            ProcessEvent::Opened => {
                 if self.phase == Phase::Opening {
                     self.phase = Phase::Open;
                 }
@@ -178,23 +178,23 @@ impl ProcessState {
                     self.choice.websocket_failed = Some(reason.clone());
                 }
             }
-            SessionEvent::FellBack { reason } => {
+            ProcessEvent::FellBack { reason } => {
                 self.transport = Transport::GrpcWeb;
                 self.fallback = Some(reason);
             }
-            SessionEvent::Shipped(shipment) => {
+            ProcessEvent::Shipped(shipment) => {
                 self.pending.shipped(&shipment.order_ids);
-                self.outcomes.push(Outcome::Shipment(shipment));
+                self.outcomes.push(Verdict::ShippedIds(shipment));
             }
-            SessionEvent::Rejected { id, reason } => {
+            ProcessEvent::Rejected { id, reason } => {
                 self.pending.rejected(&id);
-                self.outcomes.push(Outcome::Rejection { id, reason });
+                self.outcomes.push(Verdict::Rejection { id, reason });
             }
-            SessionEvent::NotSent { id, error } => {
+            ProcessEvent::NotSent { id, error } => {
                 self.pending.rejected(&id);
-                self.outcomes.push(Outcome::Rejection { id, reason: format!("not sent: {}", error.message) });
+                self.outcomes.push(Verdict::Rejection { id, reason: format!("not sent: {}", error.message) });
             }
-            SessionEvent::Ended(result) => {
+            ProcessEvent::Ended(result) => {
                 if result.is_err() {
                     for id in self.pending.ids() {
                         if !self.unconfirmed.contains(id) {
@@ -217,8 +217,8 @@ mod tests {
     use super::*;
     use crate::services::{CallError, Reach};
 
-    fn shipped(id: &str, destination: &str, orders: &[&str]) -> SessionEvent {
-        SessionEvent::Shipped(Shipment {
+    fn shipped(id: &str, destination: &str, orders: &[&str]) -> ProcessEvent {
+        ProcessEvent::Shipped(ShippedIds {
             id: id.into(),
             destination: destination.into(),
             order_ids: orders.iter().map(|o| o.to_string()).collect(),
@@ -242,21 +242,21 @@ mod tests {
     fn the_books_flow() {
         let mut state = session_with(&["102", "103", "104"]);
         assert_eq!(state.phase, Phase::Opening);
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Opened });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Opened });
         assert_eq!(state.phase.data_state(), "open");
         state
             .reduce(ProcessAction::Event { session: 1, event: shipped("cmb-1", "Mountain View, CA", &["102", "104"]) });
         assert_eq!(pending(&state), ["103"]);
         state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-2", "San Jose, CA", &["103"]) });
         state.reduce(ProcessAction::Submitted { session: 1, id: "999".into() });
-        let rejected = SessionEvent::Rejected { id: "999".into(), reason: "order 999 not found".into() };
+        let rejected = ProcessEvent::Rejected { id: "999".into(), reason: "order 999 not found".into() };
         state.reduce(ProcessAction::Event { session: 1, event: rejected });
         state.reduce(ProcessAction::Submitted { session: 1, id: "101".into() });
         assert_eq!(pending(&state), ["101"]);
         state.reduce(ProcessAction::Finishing { session: 1 });
         assert!(!state.phase.accepts_ids());
         state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-3", "San Jose, CA", &["101"]) });
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Ok(())) });
         assert_eq!(state.phase, Phase::Finished);
         assert!(state.pending.ids().is_empty());
         assert_eq!(state.outcomes.len(), 4);
@@ -267,11 +267,11 @@ mod tests {
         let mut state = session_with(&["102"]);
         let error =
             CallError { message: "session abc not found".into(), reach: Reach::Server, code: tonic::Code::NotFound };
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::NotSent { id: "102".into(), error } });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::NotSent { id: "102".into(), error } });
         assert!(state.pending.ids().is_empty());
         assert_eq!(
             state.outcomes,
-            [Outcome::Rejection { id: "102".into(), reason: "not sent: session abc not found".into() }]
+            [Verdict::Rejection { id: "102".into(), reason: "not sent: session abc not found".into() }]
         );
     }
 
@@ -283,7 +283,7 @@ mod tests {
             reach: Reach::Unreachable,
             code: tonic::Code::Unknown,
         };
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(error)) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Err(error)) });
         assert_eq!(state.phase.data_state(), "failed");
         assert!(state.phase.label().contains("Cannot reach the server"));
     }
@@ -299,11 +299,11 @@ mod tests {
     #[test]
     fn a_broken_session_leaves_its_pending_ids_unconfirmed_and_sends_nothing_again() {
         let mut state = session_with(&["102", "103", "104", "101"]);
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Opened });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Opened });
         state
             .reduce(ProcessAction::Event { session: 1, event: shipped("cmb-1", "Mountain View, CA", &["102", "104"]) });
         state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-2", "San Jose, CA", &["103"]) });
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(lost())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Err(lost())) });
         assert_eq!(state.unconfirmed, ["101"]);
         assert!(state.pending.ids().is_empty());
         // The user starts a new session: the list stays until each id is sent again.
@@ -319,11 +319,11 @@ mod tests {
         let mut state = session_with(&["102"]);
         assert_eq!(state.shown_transport(), Transport::WebSocket);
         let reason = "the WebSocket closed before the server answered (code 1006)".to_string();
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::FellBack { reason: reason.clone() } });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::FellBack { reason: reason.clone() } });
         assert_eq!(state.shown_transport(), Transport::GrpcWeb);
         assert_eq!(state.websocket_trouble(), Some(reason.as_str()));
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Opened });
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Opened });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Ok(())) });
         assert_eq!(state.choice.next(), Transport::GrpcWeb, "gRPC-Web worked where the WebSocket did not");
         assert_eq!(state.shown_transport(), Transport::GrpcWeb);
         state.reduce(ProcessAction::UseGrpcWeb(false));
@@ -334,8 +334,8 @@ mod tests {
     fn a_fallback_that_fails_too_blames_the_server_not_the_websocket() {
         let mut state = session_with(&["102"]);
         let reason = "the WebSocket closed before the server answered (code 1006)".to_string();
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::FellBack { reason } });
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Err(lost())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::FellBack { reason } });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Err(lost())) });
         assert_eq!(state.choice.next(), Transport::WebSocket);
         assert_eq!(state.unconfirmed, ["102"]);
     }
@@ -346,14 +346,14 @@ mod tests {
         state.reduce(ProcessAction::Stopped { session: 1 });
         assert_eq!(state.phase, Phase::Idle);
         assert!(state.notice.as_deref().is_some_and(|n| n.contains("2 pending")));
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Ok(())) });
         assert_eq!(state.phase, Phase::Idle);
     }
 
     #[test]
     fn a_new_session_replaces_the_last_ones_results() {
         let mut state = session_with(&["102"]);
-        state.reduce(ProcessAction::Event { session: 1, event: SessionEvent::Ended(Ok(())) });
+        state.reduce(ProcessAction::Event { session: 1, event: ProcessEvent::Ended(Ok(())) });
         state.reduce(ProcessAction::Started { session: 2, transport: Transport::WebSocket });
         state.reduce(ProcessAction::Event { session: 1, event: shipped("cmb-9", "Nowhere", &["102"]) });
         assert!(state.outcomes.is_empty());

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use yew::UseReducerDispatcher;
 
-use crate::services::processing::Session;
+use crate::services::processing::ProcessSession;
 use crate::services::{Api, Credentials, Reach};
 use crate::state::{Action, ConnectionAction, State};
 
@@ -35,7 +35,7 @@ pub(crate) struct Tasks {
 #[derive(Debug, Default)]
 struct ProcessSlot {
     number: u64,
-    session: Option<Session>,
+    session: Option<ProcessSession>,
 }
 
 impl Tasks {

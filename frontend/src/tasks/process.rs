@@ -4,7 +4,7 @@ use yew::Callback;
 
 use super::Tasks;
 use crate::services::Reach;
-use crate::services::processing::{Session, SessionEvent, Transport};
+use crate::services::processing::{ProcessEvent, ProcessSession, Transport};
 use crate::state::ProcessAction;
 
 impl Tasks {
@@ -32,7 +32,7 @@ impl Tasks {
                 let number = number + 1;
                 let this = self.clone();
                 let on_event = Callback::from(move |event| this.session_event(number, event));
-                let session = Session::open(transport, &self.api, on_event);
+                let session = ProcessSession::open(transport, &self.api, on_event);
                 session.submit(id.clone());
                 *slot = super::ProcessSlot { number, session: Some(session) };
                 drop(slot);
@@ -42,11 +42,11 @@ impl Tasks {
         }
     }
 
-    fn session_event(&self, session: u64, event: SessionEvent) {
+    fn session_event(&self, session: u64, event: ProcessEvent) {
         match &event {
-            SessionEvent::NotSent { error, .. } | SessionEvent::Ended(Err(error)) => self.reached(error.reach),
+            ProcessEvent::NotSent { error, .. } | ProcessEvent::Ended(Err(error)) => self.reached(error.reach),
             // Only the WebSocket failed: whether the server is there, gRPC-Web tells next.
-            SessionEvent::FellBack { .. } => {}
+            ProcessEvent::FellBack { .. } => {}
             _ => self.reached(Reach::Server),
         }
         self.dispatch(ProcessAction::Event { session, event });

@@ -13,7 +13,7 @@ use tonic::codec::Streaming;
 use tonic_web_wasm_client::Client;
 use yew::Callback;
 
-use super::{Command, SessionEvent};
+use super::{Command, ProcessEvent};
 use crate::services::{CallError, Reach};
 
 type WebClient = OrderManagementWebClient<Client>;
@@ -22,7 +22,7 @@ type WebClient = OrderManagementWebClient<Client>;
 pub(super) async fn drive(
     mut client: WebClient,
     queue: LocalBoxStream<'static, Command>,
-    on_event: Callback<SessionEvent>,
+    on_event: Callback<ProcessEvent>,
 ) -> Result<(), CallError> {
     let mut events = client.process_orders_open(()).await?.into_inner();
     let token = match events.message().await? {
@@ -30,7 +30,7 @@ pub(super) async fn drive(
         Some(_) => return Err(protocol_error("the session's first event was not its token")),
         None => return Err(protocol_error("the server ended the session before it began")),
     };
-    on_event.emit(SessionEvent::Opened);
+    on_event.emit(ProcessEvent::Opened);
 
     let read = pin!(read(events, on_event.clone()));
     let feed = pin!(feed(client, token, queue, on_event));
@@ -46,10 +46,10 @@ pub(super) async fn drive(
 }
 
 /// Emits each shipment and rejection notice as it arrives.
-async fn read(mut events: Streaming<ProcessingEvent>, on_event: Callback<SessionEvent>) -> Result<(), CallError> {
+async fn read(mut events: Streaming<ProcessingEvent>, on_event: Callback<ProcessEvent>) -> Result<(), CallError> {
     while let Some(event) = events.message().await? {
         match event.event {
-            Some(Event::Shipment(shipment)) => on_event.emit(SessionEvent::from_shipment(shipment)),
+            Some(Event::Shipment(shipment)) => on_event.emit(ProcessEvent::from_shipment(shipment)),
             // Only the first event carries the token; an empty event is a newer server's: skip it.
             Some(Event::SessionToken(_)) | None => {}
         }
@@ -63,14 +63,14 @@ async fn feed(
     mut client: WebClient,
     session_token: String,
     mut queue: LocalBoxStream<'static, Command>,
-    on_event: Callback<SessionEvent>,
+    on_event: Callback<ProcessEvent>,
 ) -> Result<(), CallError> {
     while let Some(command) = queue.next().await {
         match command {
             Command::Submit(order_id) => {
                 let request = SubmitOrderId { session_token: session_token.clone(), order_id: order_id.clone() };
                 if let Err(status) = client.process_orders_submit(request).await {
-                    on_event.emit(SessionEvent::NotSent { id: order_id, error: status.into() });
+                    on_event.emit(ProcessEvent::NotSent { id: order_id, error: status.into() });
                 }
             }
             Command::Finish => {

@@ -1,8 +1,8 @@
 //! Processing sessions: ids go in one at a time, in the order entered; shipments and rejection
 //! notices come back as the server's batches fill.
 //!
-//! A `Session` looks the same whatever carries it: a sequential queue of `Command`s in, a stream of
-//! `SessionEvent`s out. `Transport` picks the carrier: the book's `processOrders`, full duplex over
+//! A `ProcessSession` looks the same whatever carries it: a sequential queue of `Command`s in, a stream of
+//! `ProcessEvent`s out. `Transport` picks the carrier: the book's `processOrders`, full duplex over
 //! a WebSocket (`websocket`), or, where no WebSocket can be had, a server stream plus unary calls
 //! over gRPC-Web (`grpc_web`), which no browser can stream a request through.
 
@@ -60,7 +60,7 @@ pub(crate) enum Command {
 
 /// One combined shipment: the orders of one destination of one batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Shipment {
+pub(crate) struct ShippedIds {
     pub(crate) id: String,
     pub(crate) destination: String,
     pub(crate) order_ids: Vec<String>,
@@ -68,7 +68,7 @@ pub(crate) struct Shipment {
 
 /// What a session tells the page, in the order it happens.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum SessionEvent {
+pub(crate) enum ProcessEvent {
     /// The server opened the session; ids queued so far are on their way.
     Opened,
     /// The WebSocket got no answer (`reason`), so the server cannot have seen an id: the session
@@ -76,7 +76,7 @@ pub(crate) enum SessionEvent {
     FellBack {
         reason: String,
     },
-    Shipped(Shipment),
+    Shipped(ShippedIds),
     /// The server refused an id (unknown, empty, already in the batch); it does not count.
     Rejected {
         id: String,
@@ -91,12 +91,12 @@ pub(crate) enum SessionEvent {
     Ended(Result<(), CallError>),
 }
 
-impl SessionEvent {
+impl ProcessEvent {
     /// The event a shipment or rejection notice from the server stands for.
     pub(crate) fn from_shipment(shipment: CombinedShipment) -> Self {
         if shipment.is_rejection() {
             let reason = if shipment.reason.is_empty() { "refused by the server".to_string() } else { shipment.reason };
-            return SessionEvent::Rejected { id: shipment.rejected_id, reason };
+            return ProcessEvent::Rejected { id: shipment.rejected_id, reason };
         }
         let destination = match shipment.destination.as_str() {
             // A server without the extension field: every order of a shipment shares its destination.
@@ -104,23 +104,23 @@ impl SessionEvent {
             destination => destination.to_string(),
         };
         let order_ids = shipment.orders_list.into_iter().map(|order| order.id).collect();
-        SessionEvent::Shipped(Shipment { id: shipment.id, destination, order_ids })
+        ProcessEvent::Shipped(ShippedIds { id: shipment.id, destination, order_ids })
     }
 }
 
 /// A live session. Dropping it cancels the session (its stream, and with it the server's session).
 #[derive(Debug)]
-pub(crate) struct Session {
+pub(crate) struct ProcessSession {
     commands: UnboundedSender<Command>,
     abort: AbortHandle,
     finishing: bool,
     ended: Rc<Cell<bool>>,
 }
 
-impl Session {
-    /// Opens a session; `on_event` hears everything it does, ending with `SessionEvent::Ended`
+impl ProcessSession {
+    /// Opens a session; `on_event` hears everything it does, ending with `ProcessEvent::Ended`
     /// (unless it is dropped first).
-    pub(crate) fn open(transport: Transport, api: &Api, on_event: Callback<SessionEvent>) -> Self {
+    pub(crate) fn open(transport: Transport, api: &Api, on_event: Callback<ProcessEvent>) -> Self {
         let (commands, queue) = mpsc::unbounded();
         let driver: LocalBoxFuture<'static, Result<(), CallError>> = match transport {
             Transport::WebSocket => Box::pin(websocket::drive(api.clone(), queue, on_event.clone())),
@@ -133,10 +133,10 @@ impl Session {
             // Err(Aborted) means the page dropped the session: nobody is listening any more.
             if let Ok(outcome) = Abortable::new(driver, registration).await {
                 ended_flag.set(true);
-                on_event.emit(SessionEvent::Ended(outcome));
+                on_event.emit(ProcessEvent::Ended(outcome));
             }
         });
-        Session { commands, abort, finishing: false, ended }
+        ProcessSession { commands, abort, finishing: false, ended }
     }
 
     /// Whether the session still takes ids: neither finishing nor over.
@@ -161,7 +161,7 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl Drop for ProcessSession {
     fn drop(&mut self) {
         self.abort.abort();
     }
@@ -186,12 +186,12 @@ mod tests {
             destination: "Mountain View, CA".into(),
             ..CombinedShipment::default()
         };
-        let expected = Shipment {
+        let expected = ShippedIds {
             id: "cmb-1".into(),
             destination: "Mountain View, CA".into(),
             order_ids: vec!["102".into(), "104".into()],
         };
-        assert_eq!(SessionEvent::from_shipment(shipment), SessionEvent::Shipped(expected));
+        assert_eq!(ProcessEvent::from_shipment(shipment), ProcessEvent::Shipped(expected));
     }
 
     #[test]
@@ -202,7 +202,7 @@ mod tests {
             orders_list: vec![order("103", "San Jose, CA")],
             ..CombinedShipment::default()
         };
-        let SessionEvent::Shipped(shipped) = SessionEvent::from_shipment(shipment) else { panic!("not a shipment") };
+        let ProcessEvent::Shipped(shipped) = ProcessEvent::from_shipment(shipment) else { panic!("not a shipment") };
         assert_eq!(shipped.destination, "San Jose, CA");
     }
 
@@ -214,8 +214,8 @@ mod tests {
             reason: "order 999 not found".into(),
             ..CombinedShipment::default()
         };
-        let expected = SessionEvent::Rejected { id: "999".into(), reason: "order 999 not found".into() };
-        assert_eq!(SessionEvent::from_shipment(notice), expected);
+        let expected = ProcessEvent::Rejected { id: "999".into(), reason: "order 999 not found".into() };
+        assert_eq!(ProcessEvent::from_shipment(notice), expected);
     }
 
     #[test]

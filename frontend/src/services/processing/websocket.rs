@@ -15,7 +15,7 @@ use ordermgt_proto::CombinedShipment;
 use tonic::codec::Streaming;
 use yew::Callback;
 
-use super::{Command, SessionEvent, grpc_web};
+use super::{Command, ProcessEvent, grpc_web};
 use crate::services::websocket::is_unanswered;
 use crate::services::{Api, CallError};
 
@@ -23,7 +23,7 @@ use crate::services::{Api, CallError};
 pub(super) async fn drive(
     api: Api,
     mut queue: UnboundedReceiver<Command>,
-    on_event: Callback<SessionEvent>,
+    on_event: Callback<ProcessEvent>,
 ) -> Result<(), CallError> {
     let (ids, requests) = mpsc::unbounded();
     let mut feed = Feed { ids: Some(ids), taken: Vec::new() };
@@ -39,13 +39,13 @@ pub(super) async fn drive(
     let shipments = match answered {
         Ok(shipments) => shipments,
         Err(status) if is_unanswered(&status) => {
-            on_event.emit(SessionEvent::FellBack { reason: status.message().to_string() });
+            on_event.emit(ProcessEvent::FellBack { reason: status.message().to_string() });
             let entered = stream::iter(feed.taken).chain(queue).boxed_local();
             return grpc_web::drive(api.web(), entered, on_event).await;
         }
         Err(status) => return Err(status.into()),
     };
-    on_event.emit(SessionEvent::Opened);
+    on_event.emit(ProcessEvent::Opened);
 
     let read = pin!(read(shipments, on_event));
     let feeding = pin!(feed.run(&mut queue));
@@ -87,9 +87,9 @@ impl Feed {
 }
 
 /// Emits each shipment and rejection notice as it arrives.
-async fn read(mut shipments: Streaming<CombinedShipment>, on_event: Callback<SessionEvent>) -> Result<(), CallError> {
+async fn read(mut shipments: Streaming<CombinedShipment>, on_event: Callback<ProcessEvent>) -> Result<(), CallError> {
     while let Some(shipment) = shipments.message().await? {
-        on_event.emit(SessionEvent::from_shipment(shipment));
+        on_event.emit(ProcessEvent::from_shipment(shipment));
     }
     Ok(())
 }
