@@ -171,7 +171,7 @@ async fn raw_websocket_call(addr: SocketAddr, target: &str) -> Result<WsCall, St
         None,
     )
     .await;
-    let mut call = WsCall { socket };
+    let mut call = WsCall::on(socket, grpc_ws::Revision::V1);
     call.send_frame(Frame::Headers(http::HeaderMap::new())).await;
     Ok(call)
 }
