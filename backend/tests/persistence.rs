@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backend::Config;
@@ -227,39 +227,50 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
 /// A TCP relay between the server and PostgreSQL that can be cut and restored.
 struct Relay {
     addr: SocketAddr,
-    cut: Arc<AtomicBool>,
+    cut: tokio::sync::watch::Sender<bool>,
+    /// Connections relayed now.
+    open: Arc<AtomicUsize>,
 }
 
 impl Relay {
     async fn to(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let cut = Arc::new(AtomicBool::new(false));
-        let relay_cut = Arc::clone(&cut);
+        let cut = tokio::sync::watch::Sender::new(false);
+        let open = Arc::new(AtomicUsize::new(0));
+        let (relay_cut, relay_open) = (cut.clone(), Arc::clone(&open));
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else { return };
-                if relay_cut.load(Ordering::SeqCst) {
+                if *relay_cut.borrow() {
                     continue; // dropped: the connection closes at once
                 }
-                let cut = Arc::clone(&relay_cut);
+                let (mut cut, open) = (relay_cut.subscribe(), Arc::clone(&relay_open));
+                open.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
-                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
-                    let watch = async {
-                        while !cut.load(Ordering::SeqCst) {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    };
-                    tokio::select! { _ = copy => {}, () = watch => {} }
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                        tokio::select! { _ = copy => {}, _ = cut.wait_for(|cut| *cut) => {} }
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
-        Self { addr, cut }
+        Self { addr, cut, open }
     }
 
     fn set_cut(&self, cut: bool) {
-        self.cut.store(cut, Ordering::SeqCst);
+        self.cut.send_replace(cut);
+    }
+
+    /// Cuts the relay and waits, up to 10 s, until it has dropped every connection.
+    async fn cut_all(&self) {
+        self.set_cut(true);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.open.load(Ordering::SeqCst) > 0 {
+            assert!(tokio::time::Instant::now() < deadline, "the relay still holds connections");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 
@@ -277,8 +288,7 @@ async fn a_lost_database_makes_calls_unavailable_until_it_returns() {
     let mut orders = server.client().await;
     orders.get_order("102".to_string()).await.expect("served");
 
-    relay.set_cut(true);
-    tokio::time::sleep(Duration::from_millis(200)).await; // the relay drops its connections
+    relay.cut_all().await;
     let lost = orders.get_order("102".to_string()).await.expect_err("the database is gone");
     assert_eq!(lost.code(), Code::Unavailable, "{lost:?}");
     assert!(lost.message().contains("the order store is unavailable"), "{}", lost.message());
