@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+# trunk finds wasm-opt on PATH: the binaryen scripts/setup.sh installed from npm, ahead of any other.
+export PATH="$PWD/target/tools/binaryen/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export TRUNK_SKIP_VERSION_CHECK=true # trunk would look for a newer version online
 trunk build --release
 # Precompressed copies the server sends to browsers that take gzip (smaller than on-the-fly compression).

@@ -1,8 +1,9 @@
 //! How values read on the page: prices, item and id lists, counts.
 
-/// A price with two decimals: `1800.00`.
+/// A price with two decimals: `1800.00`. Written as the f64 it widens to, exactly the same value
+/// and so the same digits: the page then carries one float formatter (f64's), not two.
 pub(crate) fn price(price: f32) -> String {
-    format!("{price:.2}")
+    format!("{:.2}", f64::from(price))
 }
 
 /// Items or ids joined the way the page shows them: `102, 104`.
