@@ -11,10 +11,12 @@
 #   unary getOrder (c=32) from ordermgt-bench's client and from nghttp2's h2load (installed if missing),
 #   processOrders at 1, 64 and 1,024 streams from three clients: tonic's (bidi), one DATA frame per id
 #   (bidi-frames), and one that sends all the windows take before it reads (bidi-send-first);
-# and then what only ours serves or what fills a store (websocket, add, search, idle-streams) on ours alone,
+# and then what only ours serves or what fills a store on ours alone: processOrders over grpc-ws.v2 and v1
+# beside native (websocket, websocket-v1, bidi: the ratios at 1, 64 and 1,024 calls), add, search,
+# idle-streams, and 10,000 idle WebSocket calls on a server of their own (idle-websockets),
 # the page's bundle sizes, and the page against 100,005 orders in each browser (e2e/tests/scale.rs).
 # The report (medians, ratios to the Go server, ✓/✗ against 1.5×) is printed and written to
-# target/bench/report.md, the raw figures to target/bench/report.json and target/bench/ours.json.
+# target/bench/report.md, the raw figures to target/bench/report.json, ours.json and idle.json.
 # Usage: scripts/bench.sh [ordermgt-bench flags...]   e.g. scripts/bench.sh --streams 1,64 --seconds 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +105,15 @@ report=$out/report.md
     echo
     target/release/ordermgt-bench --server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url" \
         --server-pid "ours-sqlite=$sqlite_pid" --server-pid "ours-memory=$memory_pid" --json "$out/ours.json" "$@" \
-        websocket add search idle-streams
+        bidi websocket websocket-v1 add search idle-streams
+    # 10,000 idle WebSocket calls need the caps raised (1,024 calls and 4,096 connections by default):
+    # a server of their own, so the others keep the defaults.
+    echo "## Idle WebSocket calls (a server on its default store with --max-websocket-calls and --max-connections 12000)"
+    echo
+    start_ours ours-idle --data-dir "$work/idle" --max-websocket-calls 12000 --max-connections 12000
+    target/release/ordermgt-bench --server "ours-idle=$url" --server-pid "ours-idle=$pid" \
+        --idle-websockets "${ORDERMGT_BENCH_IDLE_WEBSOCKETS:-10000}" --json "$out/idle.json" idle-websockets
+    kill "$pid" 2>/dev/null || true
     if compgen -G "dist/*_bg.wasm" >/dev/null; then
         echo "## The page's release bundle (dist/)"
         echo

@@ -42,7 +42,7 @@ pub struct Config {
     #[arg(long, env = "ORDERMGT_BATCH_SIZE", value_name = "N", default_value_t = BatchSize::default())]
     pub batch_size: BatchSize,
 
-    /// An origin (scheme://host[:port]) whose pages may call over gRPC-Web, or `*` for any.
+    /// An origin (`scheme://host[:port]`) whose pages may call over gRPC-Web, or `*` for any.
     /// Repeatable; the environment twin takes a comma-separated list. Same-origin calls always work.
     #[arg(long = "cors-origin", env = "ORDERMGT_CORS_ORIGIN", value_name = "ORIGIN", value_delimiter = ',')]
     pub cors_origins: Vec<AllowedOrigin>,

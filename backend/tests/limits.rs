@@ -60,8 +60,20 @@ async fn a_browser_session_holds_at_most_the_pending_id_limit() {
 #[tokio::test]
 async fn one_connection_runs_at_most_the_stream_limit_and_queues_the_rest() {
     let server = spawn_with_limits(Limits { max_concurrent_streams: 2, ..Limits::default() }).await;
+    // The server states its limit in its SETTINGS, which reach a client before the answer to its PING.
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let (_raw, mut connection) = h2::client::handshake(tcp).await.expect("HTTP/2");
+    let mut ping_pong = connection.ping_pong().expect("pings");
+    tokio::select! {
+        pong = ping_pong.ping(h2::Ping::opaque()) => drop(pong.expect("pong")),
+        ended = &mut connection => panic!("the connection ended before the pong: {ended:?}"),
+    }
+    assert_eq!(connection.max_concurrent_send_streams(), 2, "the limit the server states");
+
+    // A client that keeps to it: of three calls on one connection two run, and the third waits
+    // for the first to end, then runs in its place.
     let mut client = server.client().await; // one HTTP/2 connection
-    // A first call makes sure the client has read the server's SETTINGS, limit included.
+    // A first call makes sure this client has read the server's SETTINGS too.
     client.get_order("102".to_string()).await.expect("get");
     let mut senders = Vec::new();
     let mut calls = Vec::new();
@@ -72,16 +84,22 @@ async fn one_connection_runs_at_most_the_stream_limit_and_queues_the_rest() {
         senders.push(ids);
     }
     server.wait_for_open_streams(2).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(server.app.open_process_streams(), 2, "the third call waits for a free stream");
     drop(senders.remove(0)); // half-close the first: it ends and frees its stream
-    server.wait_for_open_streams(2).await;
+    let mut first = calls.remove(0).await.expect("join").expect("the first call ran").into_inner();
+    assert!(first.message().await.expect("clean end").is_none());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.started("processOrders") < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "the third call never began once the first had ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.wait_for_open_streams(2).await; // the second and the third
     drop(senders);
     server.wait_for_open_streams(0).await;
     for call in calls {
         let mut shipments = call.await.expect("join").expect("every call ran").into_inner();
         assert!(shipments.message().await.expect("clean end").is_none());
     }
+    assert_eq!(client.get_order("102".to_string()).await.expect("served on").into_inner().id, "102");
 }
 
 #[tokio::test]

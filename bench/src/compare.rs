@@ -77,6 +77,9 @@ pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comp
     out
 }
 
+/// The share of native gRPC's processOrders rate the WebSocket transport should reach (issue 16).
+const WEBSOCKET_TARGET: f64 = 0.8;
+
 /// For each server and stream count measured both ways, processOrders over
 /// WebSocket (grpc-ws) set beside native gRPC (tonic's client): their ids/s
 /// and the ratio. `medians` has a row per scenario, case and server.
@@ -94,11 +97,15 @@ pub(crate) fn websocket_vs_native(medians: &[Row]) -> Vec<Row> {
             else {
                 continue;
             };
-            let case = format!("streams={streams}: processOrders ids/s, native gRPC (bidi) vs {revision} ({scenario})");
+            let ratio = websocket_rate / native_rate;
+            let mark = if ratio >= WEBSOCKET_TARGET { "✓ ≥" } else { "✗ <" };
+            let case = format!(
+                "streams={streams}: processOrders ids/s, native gRPC (bidi) vs {revision} ({scenario}), {mark} {WEBSOCKET_TARGET}×"
+            );
             let mut row = Row::new("websocket vs bidi", case)
                 .with("native ids/s", native_rate, "1/s")
                 .with("websocket ids/s", websocket_rate, "1/s")
-                .with("websocket/native", websocket_rate / native_rate, "");
+                .with("websocket/native", ratio, "");
             row.server = native.server.clone();
             row.round = native.round;
             out.push(row);
@@ -176,6 +183,22 @@ mod tests {
         assert_eq!((ours.median, ours.ratio), (200.0, Some(2.0)));
         let table = markdown(&compared, "go", 1.5);
         assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ |"), "{table}");
+    }
+
+    #[test]
+    fn websocket_calls_are_set_beside_native_streams_of_the_same_count_and_marked_against_the_target() {
+        let case =
+            |scenario, case: &str, value| Row::new(scenario, case.into()).with("ids/s", value, "1/s").on("ours", 1);
+        let medians = [
+            case("bidi", "streams=64 connections=1", 1000.0),
+            case("websocket", "calls=64 (one WebSocket each)", 900.0),
+            case("websocket-v1", "calls=64 (one WebSocket each)", 500.0),
+            case("websocket", "calls=1 (one WebSocket each)", 900.0),
+        ];
+        let rows = websocket_vs_native(&medians);
+        let ratios: Vec<(bool, Option<f64>)> =
+            rows.iter().map(|row| (row.case.contains("✓"), row.figure("websocket/native"))).collect();
+        assert_eq!(ratios, [(true, Some(0.9)), (false, Some(0.5))], "{rows:?}");
     }
 
     #[test]

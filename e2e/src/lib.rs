@@ -182,12 +182,24 @@ async fn relay(
 /// How many calls of `method` the server handled with `code` (`OK`, `Canceled`, ...), as
 /// `GET /metrics` counts them in `grpc_server_handled_total`.
 pub fn handled(app: &App, method: &str, code: &str) -> u64 {
+    calls_counted(app, "grpc_server_handled_total", method, Some(code))
+}
+
+/// How many calls of `method` the server began (`grpc_server_started_total`), whatever became of them.
+pub fn started(app: &App, method: &str) -> u64 {
+    calls_counted(app, "grpc_server_started_total", method, None)
+}
+
+/// The sum of `series` over the lines for `method` (and `code`, if given), on every protocol.
+fn calls_counted(app: &App, series: &str, method: &str, code: Option<&str>) -> u64 {
     let method = format!("grpc_method=\"{method}\"");
-    let code = format!("grpc_code=\"{code}\"");
+    let code = code.map(|code| format!("grpc_code=\"{code}\""));
+    let prefix = format!("{series}{{");
     app.metrics()
         .encode()
         .lines()
-        .filter(|line| line.starts_with("grpc_server_handled_total{") && line.contains(&method) && line.contains(&code))
+        .filter(|line| line.starts_with(&prefix) && line.contains(&method))
+        .filter(|line| code.as_ref().is_none_or(|code| line.contains(code)))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
