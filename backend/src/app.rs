@@ -18,7 +18,7 @@ use tower::{Layer, ServiceBuilder};
 
 use crate::auth::WriteAccess;
 use crate::budget::Budget;
-use crate::calls::{self, CallLayer, CallService, ObservedBody};
+use crate::calls::{self, CallBody, CallLayer, CallService};
 use crate::config::{Config, Limits};
 use crate::health::Health;
 use crate::hosts::{HostPolicy, refuse_unknown_hosts};
@@ -148,10 +148,10 @@ impl App {
 
     #[expect(clippy::expect_used, reason = "reflection is built from our own compiled-in descriptors, once, at start")]
     fn routes(&self) -> Routes {
-        // Every gRPC call, native or gRPC-Web, passes the same per-call layer
-        // (write access, deadline, log line, metrics). GrpcWebLayer wraps the
-        // gRPC services alone: around the static files it would answer every
-        // ordinary request with 400.
+        // Every gRPC call, native or gRPC-Web, passes the same per-call layers
+        // (`CallLayer`: log line and metrics, write access, deadline).
+        // GrpcWebLayer wraps the gRPC services alone: around the static files
+        // it would answer every ordinary request with 400.
         let grpc = ServiceBuilder::new()
             .map_request(calls::mark_protocol)
             .layer(GrpcWebLayer::new())
@@ -262,9 +262,7 @@ const BOOKS: &str = "/ecommerce.OrderManagement/";
 
 type BooksFuture = futures::future::Map<
     <CallService<OrderManagementServer<OrderService>> as tower::Service<http::Request<axum::body::Body>>>::Future,
-    fn(
-        Result<http::Response<ObservedBody<tonic::body::Body>>, Infallible>,
-    ) -> Result<axum::response::Response, Infallible>,
+    fn(Result<http::Response<CallBody<tonic::body::Body>>, Infallible>) -> Result<axum::response::Response, Infallible>,
 >;
 
 impl<B> tower::Service<http::Request<B>> for Front
@@ -294,9 +292,9 @@ where
         if !request.uri().path().starts_with(BOOKS) {
             return futures::future::Either::Right(self.calls.call(request));
         }
-        let into_axum: fn(Result<http::Response<ObservedBody<tonic::body::Body>>, Infallible>) -> _ =
+        let into_axum: fn(Result<http::Response<CallBody<tonic::body::Body>>, Infallible>) -> _ =
             |response| response.map(|response| response.map(axum::body::Body::new));
-        // CallService serves each call with a clone of its own (tonic's services are always ready).
+        // tonic's services, and so the layers around them, are always ready.
         futures::future::Either::Left(tower::Service::call(&mut self.books, request).map(into_axum))
     }
 }

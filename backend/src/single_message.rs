@@ -10,8 +10,51 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
+use http::Request;
 use http_body::{Body, Frame, SizeHint};
 use tonic::Status;
+use tower::{Layer, Service};
+
+use crate::methods::{self, Kind};
+
+/// Gives each call's request a [`SingleMessage`] body, counted when the
+/// method is unary or server-streaming.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OneMessageLayer;
+
+impl<S> Layer<S> for OneMessageLayer {
+    type Service = OneMessage<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        OneMessage { inner }
+    }
+}
+
+/// A service whose unary and server-streaming calls take exactly one request message.
+#[derive(Debug, Clone)]
+pub struct OneMessage<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for OneMessage<S>
+where
+    S: Service<Request<SingleMessage<B>>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let method = methods::lookup(request.uri().path());
+        let one_message = matches!(method.map(|method| method.kind), Some(Kind::Unary | Kind::ServerStream));
+        let path = method.map_or("", |method| method.path.as_str());
+        self.inner.call(request.map(|body| SingleMessage::new(body, one_message, path)))
+    }
+}
 
 pin_project_lite::pin_project! {
     /// A request body that fails on the first byte past its first gRPC
@@ -111,6 +154,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use http_body_util::{BodyExt, Full};
+
     use super::*;
 
     fn message(payload: &[u8]) -> Vec<u8> {
@@ -148,5 +193,24 @@ mod tests {
             let whole = framing.within_one(&together[..cut]) && framing.within_one(&together[cut..]);
             assert!(!whole, "cut at {cut}");
         }
+    }
+
+    /// Whether the layer lets `messages` through to a call of `path` whole.
+    async fn passes_whole(path: &str, messages: &[Vec<u8>]) -> bool {
+        let service = tower::service_fn(|request: Request<SingleMessage<Full<Bytes>>>| async {
+            Ok::<_, std::convert::Infallible>(request.into_body().collect().await.is_ok())
+        });
+        let request = Request::post(path).body(Full::new(Bytes::from(messages.concat()))).expect("request");
+        tower::ServiceExt::oneshot(OneMessageLayer.layer(service), request).await.expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn the_layer_counts_messages_for_unary_and_server_streaming_calls_only() {
+        let (one, two) = (vec![message(b"\x0a\x03102")], vec![message(b"\x0a\x03102"), message(b"")]);
+        assert!(passes_whole("/ecommerce.OrderManagement/getOrder", &one).await);
+        assert!(!passes_whole("/ecommerce.OrderManagement/getOrder", &two).await);
+        assert!(!passes_whole("/ecommerce.OrderManagement/searchOrders", &two).await);
+        assert!(passes_whole("/ecommerce.OrderManagement/updateOrders", &two).await);
+        assert!(passes_whole("/ecommerce.OrderManagement/processOrders", &two).await);
     }
 }
