@@ -108,7 +108,9 @@ where
         tokio::select! {
             biased;
             ended = poll_fn(|cx| drive(&mut connection, &mut calls, cx, |request, respond| {
-                let call = serve_stream(shared, request, respond, (peer, peer_name.clone()), &budget);
+                // Boxed where it is made: a call's state is about 2 KiB, and
+                // FuturesUnordered would otherwise copy it whole on the way in.
+                let call = Box::pin(serve_stream(shared, request, respond, (peer, peer_name.clone()), &budget));
                 let busy = activity.begin();
                 async move {
                     call.await;

@@ -41,7 +41,7 @@ where
         match self.0 {
             Shape::Human => {
                 timestamp(&mut line);
-                let level = level_name(*metadata.level());
+                let level = level_padded(*metadata.level());
                 if writer.has_ansi_escapes() {
                     let color = match *metadata.level() {
                         Level::ERROR => "31",
@@ -50,9 +50,15 @@ where
                         Level::DEBUG => "34",
                         Level::TRACE => "35",
                     };
-                    let _ = write!(line, " \x1b[{color}m{level:>5}\x1b[0m ");
+                    line.push_str(" \x1b[");
+                    line.push_str(color);
+                    line.push('m');
+                    line.push_str(level);
+                    line.push_str("\x1b[0m ");
                 } else {
-                    let _ = write!(line, " {level:>5} ");
+                    line.push(' ');
+                    line.push_str(level);
+                    line.push(' ');
                 }
                 line.push_str(metadata.target());
                 line.push(':');
@@ -72,6 +78,17 @@ where
         }
         line.push('\n');
         writer.write_str(&line)
+    }
+}
+
+/// The level's name right-aligned in five columns, as `{:>5}` would write it.
+fn level_padded(level: Level) -> &'static str {
+    match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => " WARN",
+        Level::INFO => " INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
     }
 }
 
@@ -104,7 +121,10 @@ impl Visit for HumanFields<'_> {
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        let _ = write!(self.line, " {}={value:?}", name(field));
+        self.line.push(' ');
+        self.line.push_str(name(field));
+        self.line.push('=');
+        push_f64(self.line, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -124,13 +144,19 @@ impl Visit for HumanFields<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let text = format!("{value:?}");
         self.line.push(' ');
         if field.name() != "message" {
             self.line.push_str(name(field));
             self.line.push('=');
         }
-        bare(self.line, &text);
+        // Written in place (every call's line has a message), and escaped
+        // afterwards in the rare case it holds a control character.
+        let start = self.line.len();
+        let _ = write!(self.line, "{value:?}");
+        if self.line[start..].chars().any(char::is_control) {
+            let text = self.line.split_off(start);
+            bare(self.line, &text);
+        }
     }
 }
 
@@ -156,7 +182,7 @@ impl Visit for JsonFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.key(field);
         if value.is_finite() {
-            let _ = write!(self.line, "{value:?}");
+            push_f64(self.line, value);
         } else {
             self.line.push_str("null");
         }
@@ -246,7 +272,51 @@ fn timestamp(line: &mut String) {
         }
         line.push_str(&cached.1);
     });
-    let _ = write!(line, ".{:06}Z", now.subsec_micros());
+    line.push('.');
+    push_digits(line, u64::from(now.subsec_micros()), 6);
+    line.push('Z');
+}
+
+/// Writes `value` as `{:?}` does. Every call's line carries a duration in
+/// milliseconds rounded to the microsecond, and for such a value (at most
+/// three decimals) the float formatter cost more than the rest of the line:
+/// it is written from its thousandths instead.
+fn push_f64(line: &mut String, value: f64) {
+    let thousandths = (value * 1000.0).round();
+    // Below 10^12 two values three decimals apart are many ulps apart, so the
+    // shortest decimal that reads back as `value` (what `{:?}` writes) is the
+    // one of its thousandths; `{:?}` turns to exponents only past 10^16 or
+    // below 10^-4.
+    if thousandths.abs() < 1e15 && thousandths / 1000.0 == value {
+        if value.is_sign_negative() {
+            line.push('-');
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "a whole number under 10^15: the cast is exact")]
+        let thousandths = thousandths.abs() as u64;
+        push_digits(line, thousandths / 1000, 1);
+        line.push('.');
+        let mut fraction = thousandths % 1000;
+        let mut width = 3;
+        while width > 1 && fraction.is_multiple_of(10) {
+            fraction /= 10;
+            width -= 1;
+        }
+        push_digits(line, fraction, width);
+    } else {
+        let _ = write!(line, "{value:?}");
+    }
+}
+
+/// Writes `value` in decimal, with leading zeros up to `width` digits.
+fn push_digits(line: &mut String, mut value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while value > 0 || digits.len() - start < width {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    line.extend(digits[start..].iter().map(|&digit| char::from(digit)));
 }
 
 /// `seconds` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), by Howard
@@ -270,6 +340,24 @@ fn civil(seconds: u64) -> String {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn floats_read_as_debug_writes_them() {
+        let mut values = vec![0.0, -0.0, 0.001, 0.003, 0.25, 1.0, 10.5, 19.999, 1e7, 123_456.789, -2.5, 0.1 + 0.2];
+        values.extend([1e-5, 1e12, 999_999_999_999.999, 1e15, 1e16, 1e300, f64::MAX, f64::MIN_POSITIVE, 1.0 / 3.0]);
+        values.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY]);
+        // Every duration a call's line can carry, at the microsecond, up to 10 s.
+        let duration_ms = |took: std::time::Duration| (took.as_secs_f64() * 1e6).round() / 1e3;
+        values.extend(
+            (0..10_000_000).step_by(997).map(|nanos| duration_ms(std::time::Duration::from_nanos(nanos * 1_001))),
+        );
+        values.extend((0..10_000_000_u32).step_by(997).map(|micros| f64::from(micros) / 1e3));
+        for value in values {
+            let mut line = String::new();
+            push_f64(&mut line, value);
+            assert_eq!(line, format!("{value:?}"), "{value:e}");
+        }
+    }
 
     #[test]
     fn dates_are_those_of_the_calendar() {
@@ -316,12 +404,13 @@ mod tests {
             "call"
         );
         tracing::warn!(batch_size = %3, "listening on {}", "http://127.0.0.1:50051");
+        tracing::info!("a message with a\tcontrol {}", "character");
     }
 
     #[test]
     fn human_lines_read_as_tracing_subscriber_writes_them() {
         let lines = lines(Shape::Human, log_a_call);
-        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(lines.len(), 3, "{lines:?}");
         let (time, rest) = lines[0].split_at(27);
         assert!(time.ends_with('Z') && time.as_bytes()[10] == b'T', "{time}");
         assert_eq!(
@@ -332,6 +421,11 @@ mod tests {
             lines[1].ends_with("  WARN backend::logs::format::tests: listening on http://127.0.0.1:50051 batch_size=3"),
             "{}",
             lines[1]
+        );
+        assert!(
+            lines[2].ends_with(r"  INFO backend::logs::format::tests: a message with a\tcontrol character"),
+            "{}",
+            lines[2]
         );
     }
 
