@@ -221,14 +221,16 @@ impl App {
         self.processor.budget()
     }
 
-    pub fn limits(&self) -> &Limits {
+    pub(crate) fn limits(&self) -> &Limits {
         &self.limits
     }
 
+    /// The certificate it serves with, if it serves TLS.
     pub fn tls(&self) -> Option<&Tls> {
         self.tls.as_ref()
     }
 
+    /// Who may write.
     pub fn write_access(&self) -> &WriteAccess {
         &self.write_access
     }

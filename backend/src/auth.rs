@@ -23,6 +23,7 @@ impl fmt::Debug for WriteToken {
 }
 
 /// Why a write token file could not be used.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("cannot read the write token file {path}: {source}")]
@@ -44,6 +45,7 @@ impl WriteToken {
         })
     }
 
+    /// `token` itself: refused if empty or not something an HTTP header can carry.
     pub fn new(token: &str) -> Result<Self, TokenError> {
         if token.is_empty() {
             return Err(TokenError::Empty { path: String::new() });
@@ -73,10 +75,12 @@ fn strip_bearer(value: &[u8]) -> Option<&[u8]> {
 pub struct WriteAccess(Option<WriteToken>);
 
 impl WriteAccess {
+    /// Writes need `token` if there is one; with none, everyone may write.
     pub fn new(token: Option<WriteToken>) -> Self {
         Self(token)
     }
 
+    /// Whether writes need a token.
     pub fn is_restricted(&self) -> bool {
         self.0.is_some()
     }

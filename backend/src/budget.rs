@@ -42,6 +42,7 @@ struct Inner {
 }
 
 /// A limit would be passed: the call asking for more must give up.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Spent {
     #[error(

@@ -85,9 +85,11 @@ pub struct Config {
     #[arg(long, env = "ORDERMGT_COMPRESS_RESPONSES")]
     pub compress_responses: bool,
 
+    /// What one client may take of the server.
     #[command(flatten)]
     pub limits: Limits,
 
+    /// Who may connect, from where, and who may write.
     #[command(flatten)]
     pub security: Security,
 }
@@ -200,6 +202,7 @@ pub struct Security {
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[expect(missing_docs, reason = "--log-format's help says what each is; docs here would become clap's long help")]
 pub enum LogFormat {
     #[default]
     Human,

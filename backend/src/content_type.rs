@@ -21,13 +21,13 @@ fn media_type(value: &[u8]) -> &[u8] {
 }
 
 /// `application/grpc` or `application/grpc+proto`: a native gRPC call.
-pub fn is_native(value: &[u8]) -> bool {
+pub(crate) fn is_native(value: &[u8]) -> bool {
     let media = media_type(value);
     media.eq_ignore_ascii_case(b"application/grpc") || media.eq_ignore_ascii_case(b"application/grpc+proto")
 }
 
 /// One of the four gRPC-Web types (binary or base64 text, `+proto` or not).
-pub fn is_grpc_web(value: &[u8]) -> bool {
+pub(crate) fn is_grpc_web(value: &[u8]) -> bool {
     const WEB: [&[u8]; 4] = [
         b"application/grpc-web",
         b"application/grpc-web+proto",
@@ -40,7 +40,7 @@ pub fn is_grpc_web(value: &[u8]) -> bool {
 
 /// Lets a request to the gRPC routes through only with a content type this
 /// server speaks; answers any other with 415 (see the module's notes).
-pub async fn refuse_unspoken(request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_unspoken(request: Request, next: Next) -> Response {
     let content_type = request.headers().get(header::CONTENT_TYPE);
     if content_type.is_some_and(|value| is_native(value.as_bytes()) || is_grpc_web(value.as_bytes())) {
         return next.run(request).await;

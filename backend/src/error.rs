@@ -6,6 +6,7 @@ use crate::echo::cut;
 
 /// Why an order operation failed. Each message names the order and, where
 /// there is one, the field at fault.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OrderError {
     #[error("order {} not found", cut(.id))]
@@ -34,6 +35,7 @@ pub enum OrderError {
 }
 
 /// Why a call on a browser's processing session failed.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SessionError {
     #[error("no open processing session has this token: it finished, was cancelled, or never existed")]

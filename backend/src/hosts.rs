@@ -53,18 +53,18 @@ impl fmt::Display for AllowedHost {
 
 /// The names the server answers to.
 #[derive(Debug, Clone, Default)]
-pub struct HostPolicy {
+pub(crate) struct HostPolicy {
     listed: Arc<[AllowedHost]>,
 }
 
 impl HostPolicy {
-    pub fn new(listed: &[AllowedHost]) -> Self {
+    pub(crate) fn new(listed: &[AllowedHost]) -> Self {
         Self { listed: listed.into() }
     }
 
     /// Whether the server answers to `host`, a `Host` header or `:authority`
     /// (`name[:port]`, `[v6]:port`).
-    pub fn allows(&self, host: &str) -> bool {
+    pub(crate) fn allows(&self, host: &str) -> bool {
         let Some(name) = host_name(host) else { return false };
         if name.parse::<IpAddr>().is_ok() || name == "localhost" || name.ends_with(".localhost") {
             return true;
@@ -73,7 +73,7 @@ impl HostPolicy {
     }
 
     /// The answer to a request naming a host the server is not known by, if it does.
-    pub fn refusal(&self, request: &Parts) -> Option<Response> {
+    pub(crate) fn refusal(&self, request: &Parts) -> Option<Response> {
         let host = requested_host(request)?;
         (!self.allows(&host)).then(|| refusal(&host))
     }
@@ -101,7 +101,7 @@ fn host_name(host: &str) -> Option<String> {
 
 /// Middleware: refuses a request for a host the server is not known by,
 /// before anything else sees it.
-pub async fn refuse_unknown_hosts(State(policy): State<HostPolicy>, request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_unknown_hosts(State(policy): State<HostPolicy>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     if let Some(refused) = policy.refusal(&parts) {
         return refused;

@@ -107,7 +107,7 @@ static CATALOG: LazyLock<HashMap<String, Method, BuildHasherDefault<PathHasher>>
 });
 
 /// The method served at `path`, if any.
-pub fn lookup(path: &str) -> Option<&'static Method> {
+pub(crate) fn lookup(path: &str) -> Option<&'static Method> {
     CATALOG.get(path)
 }
 
@@ -143,14 +143,14 @@ impl Hasher for PathHasher {
 }
 
 /// How many methods are served.
-pub fn count() -> usize {
+pub(crate) fn count() -> usize {
     CATALOG.len()
 }
 
 /// Whether the method at `path` may change stored orders: every served method
 /// not declared in [`READS`]. A path no service serves writes nothing (it is
 /// answered UNIMPLEMENTED).
-pub fn writes(path: &str) -> bool {
+pub(crate) fn writes(path: &str) -> bool {
     lookup(path).is_some() && !READS.contains(&path)
 }
 

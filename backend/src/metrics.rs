@@ -22,9 +22,9 @@ use crate::methods::Method;
 /// One gRPC method, as labelled on every call metric.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MethodLabels {
-    pub grpc_service: &'static str,
-    pub grpc_method: &'static str,
-    pub grpc_type: &'static str,
+    pub(crate) grpc_service: &'static str,
+    pub(crate) grpc_method: &'static str,
+    pub(crate) grpc_type: &'static str,
 }
 
 impl MethodLabels {
@@ -212,12 +212,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn call_started(&self, method: Option<&'static Method>) {
+    pub(crate) fn call_started(&self, method: Option<&'static Method>) {
         let series = self.series(method);
         series.started.get_or_init(|| self.0.started.get_or_create(&MethodLabels::of(method)).clone()).inc();
     }
 
-    pub fn call_handled(&self, method: Option<&'static Method>, code: tonic::Code, took: Duration) {
+    pub(crate) fn call_handled(&self, method: Option<&'static Method>, code: tonic::Code, took: Duration) {
         let series = self.series(method);
         let handled = series.handled.get(code as usize).map(|counter| {
             counter.get_or_init(|| {
@@ -250,12 +250,12 @@ impl Metrics {
         &self.0.process_streams_open
     }
 
-    pub fn shipped(&self, shipments: usize, orders: usize) {
+    pub(crate) fn shipped(&self, shipments: usize, orders: usize) {
         self.0.shipments_emitted.inc_by(shipments as u64);
         self.0.orders_shipped.inc_by(orders as u64);
     }
 
-    pub fn rejected_id(&self) {
+    pub(crate) fn rejected_id(&self) {
         self.0.rejected_ids.inc();
     }
 
@@ -369,7 +369,7 @@ impl Gauge {
         GaugeGuard(self.clone())
     }
 
-    pub fn get(&self) -> usize {
+    pub(crate) fn get(&self) -> usize {
         usize::try_from(self.0.get()).unwrap_or(0)
     }
 }

@@ -29,10 +29,15 @@ pub fn check_id(id: &str) -> Result<(), OrderError> {
 /// An order: what was bought, for how much, and where it goes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Order {
+    /// Its key: unique in the store, chosen by the client.
     pub id: String,
+    /// What was bought, in the order given.
     pub items: Vec<String>,
+    /// Free text.
     pub description: String,
+    /// What it cost (the book's proto makes it a float).
     pub price: f32,
+    /// Where it goes: processing groups a batch's orders by it.
     pub destination: String,
 }
 

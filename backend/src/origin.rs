@@ -63,17 +63,17 @@ fn normalize(origin: &str) -> String {
 
 /// The origins allowed to call: the listed ones, and always the server's own.
 #[derive(Debug, Clone, Default)]
-pub struct OriginPolicy {
+pub(crate) struct OriginPolicy {
     listed: Arc<[AllowedOrigin]>,
 }
 
 impl OriginPolicy {
-    pub fn new(listed: &[AllowedOrigin]) -> Self {
+    pub(crate) fn new(listed: &[AllowedOrigin]) -> Self {
         Self { listed: listed.into() }
     }
 
     /// Whether a request from `origin` may be served.
-    pub fn allows(&self, origin: &HeaderValue, request: &Parts) -> bool {
+    pub(crate) fn allows(&self, origin: &HeaderValue, request: &Parts) -> bool {
         let Ok(origin) = origin.to_str() else { return false };
         let origin = normalize(origin);
         self.listed.iter().any(|listed| listed.0 == "*" || listed.0 == origin) || is_same_origin(&origin, request)
@@ -81,13 +81,13 @@ impl OriginPolicy {
 
     /// The answer to a request whose `Origin` may not call, if it has such a one:
     /// HTTP 403 with `grpc-status` 7 and a message naming the flag that would allow it.
-    pub fn refusal(&self, request: &Parts) -> Option<Response> {
+    pub(crate) fn refusal(&self, request: &Parts) -> Option<Response> {
         let origin = request.headers.get(ORIGIN)?;
         (!self.allows(origin, request)).then(|| refusal(origin))
     }
 
     /// CORS headers for the allowed origins, with what gRPC-Web needs a browser to send and read.
-    pub fn cors_layer(&self) -> CorsLayer {
+    pub(crate) fn cors_layer(&self) -> CorsLayer {
         let policy = self.clone();
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, request| policy.allows(origin, request)))
@@ -112,7 +112,11 @@ fn is_same_origin(origin: &str, request: &Parts) -> bool {
 
 /// Middleware: refuses a request whose `Origin` is not allowed, before CORS or
 /// the service see it. Requests without `Origin` (native clients) pass.
-pub async fn refuse_foreign_origins(State(policy): State<OriginPolicy>, request: Request, next: Next) -> Response {
+pub(crate) async fn refuse_foreign_origins(
+    State(policy): State<OriginPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = request.into_parts();
     if let Some(refused) = policy.refusal(&parts) {
         return refused;

@@ -19,12 +19,12 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
 /// The command that builds the page, named wherever the page is missing.
-pub const BUILD_COMMAND: &str = "scripts/build-page.sh";
+pub(crate) const BUILD_COMMAND: &str = "scripts/build-page.sh";
 
 /// Where the built page is: `configured` if given, else the first `dist/`
 /// holding an `index.html` among the working directory's and that of the
 /// workspace the binary was built in (`target/<profile>/../../dist`).
-pub fn resolve_dir(configured: Option<&Path>) -> PathBuf {
+pub(crate) fn resolve_dir(configured: Option<&Path>) -> PathBuf {
     let dir = configured.map(Path::to_path_buf).unwrap_or_else(find_dist);
     std::path::absolute(&dir).unwrap_or(dir)
 }
@@ -41,7 +41,7 @@ fn find_dist() -> PathBuf {
 }
 
 /// Serves the files under `dir`; `/` says how to build the page while it is missing.
-pub fn router(dir: PathBuf) -> Router {
+pub(crate) fn router(dir: PathBuf) -> Router {
     let index = dir.join("index.html");
     let missing = move |request: Request| {
         let index = index.clone();

@@ -43,6 +43,7 @@ const READ_ALLOWANCE: usize = 4 * 1024;
 pub struct BatchSize(NonZeroUsize);
 
 impl BatchSize {
+    /// `size`, or why it cannot be one.
     pub fn new(size: usize) -> Result<Self, String> {
         match NonZeroUsize::new(size) {
             None => Err("the batch size must be at least 1: a batch of 0 orders would never ship".into()),
@@ -51,6 +52,7 @@ impl BatchSize {
         }
     }
 
+    /// How many orders.
     pub fn get(self) -> usize {
         self.0.get()
     }
@@ -82,7 +84,9 @@ impl fmt::Display for BatchSize {
 pub struct Shipment {
     /// Unique for the life of the server: `cmb-1`, `cmb-2`, ...
     pub id: String,
+    /// Where every one of its orders goes.
     pub destination: String,
+    /// Its orders, in the order their ids arrived.
     pub orders: Vec<Order>,
 }
 
@@ -96,7 +100,9 @@ impl Shipment {
 /// An id that was refused, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
+    /// The id as it was sent.
     pub id: String,
+    /// Why it was refused, for the client to read.
     pub reason: String,
 }
 
@@ -114,7 +120,9 @@ pub enum Outcome {
 /// What a processing stream tells its client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A shipment, sent the moment its batch fills (or at the end, for the last batch).
     Shipment(Shipment),
+    /// An id refused; the stream carries on.
     Rejected(Rejection),
 }
 
@@ -221,7 +229,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    pub fn new(size: BatchSize) -> Self {
+    pub(crate) fn new(size: BatchSize) -> Self {
         Self { size, orders: Vec::with_capacity(size.get()) }
     }
 
@@ -278,6 +286,7 @@ pub struct Processor {
 }
 
 impl Processor {
+    /// Batches of `batch_size` orders, read from `store`.
     pub fn new(store: Arc<dyn OrderStore>, batch_size: BatchSize) -> Self {
         Self {
             store,

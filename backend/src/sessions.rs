@@ -17,15 +17,15 @@ use crate::processing::{self, Event, Session};
 
 /// Most ids a session queues before its stream's client reads what they
 /// produced, unless set otherwise (`--max-pending-ids`).
-pub const MAX_QUEUED_IDS: usize = 256;
+pub(crate) const MAX_QUEUED_IDS: usize = 256;
 /// Most sessions open at once, unless set otherwise (`--max-sessions`).
-pub const MAX_SESSIONS: usize = 1_024;
+pub(crate) const MAX_SESSIONS: usize = 1_024;
 
 type Queues = HashMap<String, mpsc::Sender<String>>;
 
 /// The open sessions of a server, by token.
 #[derive(Debug, Clone)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     queues: Arc<Mutex<Queues>>,
     max_queued: usize,
     max_sessions: usize,
@@ -39,14 +39,14 @@ impl Default for Sessions {
 
 /// What a session's stream carries: its token first, then its events.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SessionEvent {
+pub(crate) enum SessionEvent {
     Opened { token: String },
     Event(Event),
 }
 
 impl Sessions {
     /// At most `max_sessions` sessions, each queueing at most `max_queued` ids (both at least 1).
-    pub fn with_limits(max_queued: usize, max_sessions: usize) -> Self {
+    pub(crate) fn with_limits(max_queued: usize, max_sessions: usize) -> Self {
         Self { queues: Arc::default(), max_queued: max_queued.max(1), max_sessions: max_sessions.max(1) }
     }
 
@@ -54,7 +54,7 @@ impl Sessions {
     /// the ids submitted to it, and ends after [`Sessions::finish`] or once
     /// shutdown begins, shipping the partial batch either way. Dropping the
     /// stream closes the session. Refused when `max_sessions` are open.
-    pub fn open(
+    pub(crate) fn open(
         &self,
         session: Session,
     ) -> Result<impl Stream<Item = Result<SessionEvent, OrderError>> + Send + 'static, SessionError> {
@@ -76,7 +76,7 @@ impl Sessions {
     }
 
     /// Queues an id for the session, as a `processOrders` client would send it.
-    pub fn submit(&self, token: &str, id: String) -> Result<(), SessionError> {
+    pub(crate) fn submit(&self, token: &str, id: String) -> Result<(), SessionError> {
         // Queued ids are held until processed: a long one is refused now, not stored.
         crate::order::check_id(&id).map_err(SessionError::Invalid)?;
         let queues = self.lock();
@@ -89,17 +89,19 @@ impl Sessions {
 
     /// Half-closes the session: ids already queued are processed, the partial
     /// batch ships, and its stream ends. The token stops working at once.
-    pub fn finish(&self, token: &str) -> Result<(), SessionError> {
+    pub(crate) fn finish(&self, token: &str) -> Result<(), SessionError> {
         // Dropping the only sender ends the queue once it is drained.
         self.lock().remove(token).map(drop).ok_or(SessionError::Unknown)
     }
 
     /// How many sessions are open.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 

@@ -20,7 +20,7 @@ use crate::methods::{self, Kind};
 /// Gives each call's request a [`SingleMessage`] body, counted when the
 /// method is unary or server-streaming.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OneMessageLayer;
+pub(crate) struct OneMessageLayer;
 
 impl<S> Layer<S> for OneMessageLayer {
     type Service = OneMessage<S>;

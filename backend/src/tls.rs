@@ -20,12 +20,13 @@ impl std::fmt::Debug for Tls {
 }
 
 impl Tls {
-    pub fn acceptor(&self) -> &TlsAcceptor {
+    pub(crate) fn acceptor(&self) -> &TlsAcceptor {
         &self.0
     }
 }
 
 /// Why the certificate or key could not be used.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("cannot read the TLS certificate {path}: {reason}")]

@@ -9,28 +9,28 @@ use crate::store::OrderStore;
 
 /// Most orders one update may replace: an update is held whole in memory
 /// until it is applied, so it needs a bound.
-pub const MAX_ORDERS_PER_UPDATE: usize = 10_000;
+pub(crate) const MAX_ORDERS_PER_UPDATE: usize = 10_000;
 /// Most bytes of orders one update may hold (by [`Order::weight`]), for the
 /// same reason: 10,000 orders of a megabyte each would be 10 GB.
-pub const MAX_BYTES_PER_UPDATE: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_BYTES_PER_UPDATE: usize = 64 * 1024 * 1024;
 
 /// The orders of one update, each checked as it arrives, and held in the
 /// server's [`Budget`] until the update is applied or abandoned.
 #[derive(Debug)]
-pub struct UpdateBatch {
+pub(crate) struct UpdateBatch {
     orders: Vec<Order>,
     ids: HashSet<String>,
     held: Held,
 }
 
 impl UpdateBatch {
-    pub fn new(budget: &Budget) -> Self {
+    pub(crate) fn new(budget: &Budget) -> Self {
         Self { orders: Vec::new(), ids: HashSet::new(), held: budget.none() }
     }
 
     /// Adds an order to the update, refusing one without an id, an invalid
     /// one, one sent twice, or one too many.
-    pub fn push(&mut self, order: Order) -> Result<(), OrderError> {
+    pub(crate) fn push(&mut self, order: Order) -> Result<(), OrderError> {
         if order.id.is_empty() {
             return Err(OrderError::Invalid {
                 id: order.id,
@@ -55,13 +55,13 @@ impl UpdateBatch {
     }
 
     /// The ids of the update, in the order they came.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn ids(&self) -> impl Iterator<Item = &str> {
         self.orders.iter().map(|order| order.id.as_str())
     }
 
     /// Applies the update to the store, all or nothing, and returns the
     /// reply that lists the updated ids.
-    pub async fn apply(self, store: &dyn OrderStore) -> Result<String, OrderError> {
+    pub(crate) async fn apply(self, store: &dyn OrderStore) -> Result<String, OrderError> {
         let reply = format!("Updated orders: {}", self.ids().collect::<Vec<_>>().join(", "));
         store.replace_all(self.orders).await?;
         Ok(reply)

@@ -16,7 +16,7 @@ use crate::update::UpdateBatch;
 
 /// The browser-facing twin of [`crate::service::OrderService`].
 #[derive(Debug, Clone)]
-pub struct OrderWebService {
+pub(crate) struct OrderWebService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
     sessions: Sessions,
@@ -25,13 +25,13 @@ pub struct OrderWebService {
 impl OrderWebService {
     /// `processor` is shared with the native service: a session is counted, and ends on
     /// shutdown, exactly as a `processOrders` call is.
-    pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
+    pub(crate) fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
         Self { store, processor, sessions: Sessions::default() }
     }
 
     /// Lets each processing session hold at most `max_pending_ids` ids unread,
     /// and at most `max_sessions` be open at once.
-    pub fn with_session_limits(mut self, max_pending_ids: usize, max_sessions: usize) -> Self {
+    pub(crate) fn with_session_limits(mut self, max_pending_ids: usize, max_sessions: usize) -> Self {
         self.sessions = Sessions::with_limits(max_pending_ids, max_sessions);
         self
     }

@@ -20,13 +20,13 @@ static GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// Puts a deadline on each call (see [`deadline`]).
 #[derive(Debug, Clone)]
-pub struct DeadlineLayer {
+pub(crate) struct DeadlineLayer {
     unary_timeout: Duration,
 }
 
 impl DeadlineLayer {
     /// Caps unary calls at `unary_timeout` (`--request-timeout`).
-    pub fn new(unary_timeout: Duration) -> Self {
+    pub(crate) fn new(unary_timeout: Duration) -> Self {
         Self { unary_timeout }
     }
 }

@@ -8,10 +8,10 @@
 //! specification); then `single_message.rs` holds unary and server-streaming
 //! requests to one message.
 
-pub mod deadline;
-pub mod observe;
-pub mod respell;
-pub mod write_access;
+pub(crate) mod deadline;
+pub(crate) mod observe;
+pub(crate) mod respell;
+pub(crate) mod write_access;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,7 +33,7 @@ static GRPC_STATUS: http::HeaderName = http::HeaderName::from_static("grpc-statu
 
 /// Which wire protocol a call arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     Grpc,
     GrpcWeb,
     /// gRPC over WebSocket (grpc-ws, either revision), for browsers' streaming calls.
@@ -52,7 +52,7 @@ impl Protocol {
 
 /// Notes on a request whether it came as gRPC-Web, before the gRPC-Web layer
 /// turns it into plain gRPC (a call from a WebSocket is marked already).
-pub fn mark_protocol<B>(mut request: Request<B>) -> Request<B> {
+pub(crate) fn mark_protocol<B>(mut request: Request<B>) -> Request<B> {
     if request.extensions().get::<Protocol>().is_some() {
         return request;
     }
@@ -67,10 +67,10 @@ pub fn mark_protocol<B>(mut request: Request<B>) -> Request<B> {
 /// The client's address as the log line shows it: written once per
 /// connection, not once per call.
 #[derive(Debug, Clone)]
-pub struct PeerName(pub std::sync::Arc<str>);
+pub(crate) struct PeerName(pub std::sync::Arc<str>);
 
 impl PeerName {
-    pub fn of(peer: SocketAddr) -> Self {
+    pub(crate) fn of(peer: SocketAddr) -> Self {
         Self(peer.to_string().into())
     }
 }
@@ -78,23 +78,23 @@ impl PeerName {
 /// The per-call policy shared by every gRPC service: the layers of
 /// [`CallService`], built in [`CallLayer::layer`].
 #[derive(Debug, Clone)]
-pub struct CallLayer {
+pub(crate) struct CallLayer {
     metrics: Metrics,
     write_access: WriteAccess,
     unary_timeout: Duration,
 }
 
 impl CallLayer {
-    pub fn new(metrics: Metrics, write_access: WriteAccess, unary_timeout: Duration) -> Self {
+    pub(crate) fn new(metrics: Metrics, write_access: WriteAccess, unary_timeout: Duration) -> Self {
         Self { metrics, write_access, unary_timeout }
     }
 }
 
 /// A service `S` behind the per-call layers, outermost first.
-pub type CallService<S> = Observe<AdmitWrites<Deadline<Respell<OneMessage<S>>>>>;
+pub(crate) type CallService<S> = Observe<AdmitWrites<Deadline<Respell<OneMessage<S>>>>>;
 
 /// The body of a call's response, as the layers hand it out.
-pub type CallBody<B> = ObservedBody<RespelledBody<B>>;
+pub(crate) type CallBody<B> = ObservedBody<RespelledBody<B>>;
 
 impl<S> Layer<S> for CallLayer {
     type Service = CallService<S>;

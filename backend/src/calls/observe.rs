@@ -25,12 +25,12 @@ const LOG_TARGET: &str = "backend::calls";
 
 /// Logs and counts each call in `metrics`.
 #[derive(Debug, Clone)]
-pub struct ObserveLayer {
+pub(crate) struct ObserveLayer {
     metrics: Metrics,
 }
 
 impl ObserveLayer {
-    pub fn new(metrics: Metrics) -> Self {
+    pub(crate) fn new(metrics: Metrics) -> Self {
         Self { metrics }
     }
 }

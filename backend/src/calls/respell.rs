@@ -15,7 +15,7 @@ use super::GRPC_STATUS;
 
 /// Respells the statuses a service answers (see [`respell`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RespellLayer;
+pub(crate) struct RespellLayer;
 
 impl<S> Layer<S> for RespellLayer {
     type Service = Respell<S>;

@@ -12,12 +12,12 @@ use crate::auth::WriteAccess;
 
 /// Admits each call as [`WriteAccess::admit`] says.
 #[derive(Debug, Clone)]
-pub struct AdmitWritesLayer {
+pub(crate) struct AdmitWritesLayer {
     access: WriteAccess,
 }
 
 impl AdmitWritesLayer {
-    pub fn new(access: WriteAccess) -> Self {
+    pub(crate) fn new(access: WriteAccess) -> Self {
         Self { access }
     }
 }

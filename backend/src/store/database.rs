@@ -36,6 +36,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// Why the store could not be opened. Each message names the database by
 /// its URL, without its password.
+#[expect(missing_docs, reason = "each variant's #[error] message says what it is")]
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("{url} is not a database URL this server knows: use sqlite://PATH, postgres://USER@HOST/DB or memory:")]

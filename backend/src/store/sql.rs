@@ -23,7 +23,9 @@ const IDS_PER_QUERY: usize = 512;
 /// Which database a store speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// SQLite, the default: a file under `--data-dir`.
     Sqlite,
+    /// PostgreSQL, from a `postgres://` URL.
     Postgres,
 }
 

@@ -35,13 +35,13 @@ mod call;
 
 /// The WebSocket calls served at once: at most `limit` (`--max-websocket-calls`). Clones share them.
 #[derive(Debug, Clone)]
-pub struct CallSlots {
+pub(crate) struct CallSlots {
     permits: Arc<Semaphore>,
     limit: usize,
 }
 
 impl CallSlots {
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Self { permits: Arc::new(Semaphore::new(limit)), limit }
     }
 
@@ -58,7 +58,7 @@ impl CallSlots {
 /// What the WebSocket endpoint needs: where to run calls, who may open them,
 /// and the calls in progress (so shutdown can wait for them).
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     calls: Router,
     origins: OriginPolicy,
     max_message_bytes: usize,
@@ -70,7 +70,7 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// Calls over WebSocket to `calls`; their unread messages are held in `budget`.
-    pub fn new(
+    pub(crate) fn new(
         calls: Router,
         origins: OriginPolicy,
         max_message_bytes: usize,
@@ -85,7 +85,7 @@ impl Endpoint {
 
 /// Middleware: a WebSocket upgrade offering a grpc-ws revision becomes a call,
 /// in the newest revision offered; every other request goes on.
-pub async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
+pub(crate) async fn upgrade(State(endpoint): State<Endpoint>, request: Request, next: Next) -> Response {
     let websocket =
         request.headers().get(UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
     let offered = request.headers().get_all(SEC_WEBSOCKET_PROTOCOL).iter().filter_map(|value| value.to_str().ok());
