@@ -227,7 +227,19 @@ async fn shutdown_flushes_an_open_websocket_stream_and_waits_for_it() {
     let mut server = common::spawn().await;
     let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
     call.send(&"102".to_string()).await;
-    server.wait_for_open_streams(1).await;
+    // An unknown id is answered at once; once its rejection is back, the
+    // server has taken "102", sent before it, into the batch.
+    call.send(&"no-such-order".to_string()).await;
+    let rejection = loop {
+        match tokio::time::timeout(Duration::from_secs(10), call.next()).await.expect("the rejection comes back") {
+            Ok(Frame::Message(message)) => {
+                break <CombinedShipment as prost::Message>::decode(message).expect("message");
+            }
+            Ok(_) => {}
+            Err(code) => panic!("closed early: {code:?}"),
+        }
+    };
+    assert_eq!(rejection.rejected_id, "no-such-order");
     server.shut_down();
     let answer = call.answer().await;
     let shipments = answer.decode::<CombinedShipment>();
