@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::hosts::AllowedHost;
-use crate::origin::AllowedOrigin;
-use crate::processing::BatchSize;
+use crate::domain::processing::BatchSize;
+use crate::web::hosts::AllowedHost;
+use crate::web::origin::AllowedOrigin;
 
 /// The book's port.
 pub const DEFAULT_PORT: u16 = 50051;
@@ -22,13 +22,13 @@ const DEFAULT_MAX_CONNECTIONS: u32 = 4_096;
 const DEFAULT_MAX_CALLS: u32 = 4_096;
 const DEFAULT_MAX_HELD_BYTES: usize = 192 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_IDS: u32 = 256;
-const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::sessions::MAX_QUEUED_IDS);
+const _: () = assert!(DEFAULT_MAX_PENDING_IDS as usize == crate::rpc::sessions::MAX_QUEUED_IDS);
 const DEFAULT_MAX_SESSIONS: u32 = 1_024;
 /// An idle WebSocket call costs about 22 KiB outside the byte budget, a busy one its window of
 /// messages (within the budget): a thousand of them is what a browser-facing server of this size
 /// serves, and a quarter of the connection cap.
 const DEFAULT_MAX_WEBSOCKET_CALLS: u32 = 1_024;
-const _: () = assert!(DEFAULT_MAX_SESSIONS as usize == crate::sessions::MAX_SESSIONS);
+const _: () = assert!(DEFAULT_MAX_SESSIONS as usize == crate::rpc::sessions::MAX_SESSIONS);
 
 /// ecommerce.OrderManagement over native gRPC and gRPC-Web, on one port.
 #[derive(Debug, Clone, Parser)]

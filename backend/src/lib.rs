@@ -10,38 +10,26 @@
 // end-to-end suite use it): each item of it says what it is.
 #![warn(missing_docs)]
 
-pub mod app;
-pub mod auth;
+// The source is grouped by concern; imports run one way, from the network in
+// towards the domain: net -> web -> rpc -> domain (and each may use the
+// shared pieces at the root: config, logs, metrics, budget, echo).
+mod domain;
+mod net;
+mod rpc;
+mod web;
+
 pub mod budget;
-mod calls;
 pub mod config;
-mod connection;
-mod content_type;
 mod echo;
-pub mod error;
-pub mod health;
-mod hosts;
-mod http1;
-mod http2;
-mod lanes;
 pub mod logs;
-mod methods;
 pub mod metrics;
-pub mod order;
-mod origin;
-mod page;
-pub mod processing;
-mod reflection;
-pub mod serve;
-mod service;
-mod sessions;
-mod single_message;
-pub mod store;
-pub mod tls;
-mod update;
-mod web_service;
-mod websocket;
+
+// The library's API keeps its flat paths (backend::order, backend::store, ...).
+pub use domain::{error, order, processing, store};
+pub use net::{serve, tls};
+pub use rpc::health;
+pub use web::{app, auth};
 
 pub use app::App;
 pub use config::Config;
-pub use serve::serve;
+pub use net::serve::serve;

@@ -17,7 +17,7 @@ use prometheus_client::metrics::gauge::Gauge as PromGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::methods::Method;
+use crate::rpc::methods::Method;
 
 /// One gRPC method, as labelled on every call metric.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -206,7 +206,7 @@ impl Default for Metrics {
             calls_refused,
             held_bytes,
             held_bytes_refused,
-            per_method: (0..=crate::methods::count()).map(|_| MethodSeries::default()).collect(),
+            per_method: (0..=crate::rpc::methods::count()).map(|_| MethodSeries::default()).collect(),
         }))
     }
 }
@@ -387,7 +387,7 @@ impl Drop for GaugeGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods;
+    use crate::rpc::methods;
 
     #[test]
     fn a_gauge_counts_live_guards() {

@@ -1,0 +1,536 @@
+//! One call over one WebSocket: the client's frames read at all times, the
+//! call run as the native request it stands for, its response written out
+//! as the client's window allows, flow control both ways. In grpc-ws.v2 the
+//! frames ready at once go out in one WebSocket message, and a client's
+//! message may carry several.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use grpc_ws::{Batch, Frame, FrameError, Frames, INITIAL_WINDOW, Revision, Window};
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue};
+use http_body_util::BodyExt;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Semaphore, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status};
+use tower::ServiceExt;
+
+use crate::budget::{Budget, Held};
+use crate::domain::error::OrderError;
+use crate::web::calls::Protocol;
+
+/// How long a client may take to send its call's metadata.
+const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest window a client may grant, as in HTTP/2: 2^31 - 1 messages.
+const MAX_WINDOW: usize = 0x7fff_ffff;
+/// Most bytes of request messages a call holds unread: the window counts
+/// messages, so without it 64 messages of several megabytes each could wait.
+/// (A single message, however large, is always taken: the call's own limit,
+/// `--max-message-bytes`, refuses it with a clearer status.)
+const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
+/// How long the client gets to answer the server's Close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Messages waiting for the socket writer.
+const WRITE_QUEUE: usize = 64;
+/// Close codes (RFC 6455).
+const NORMAL: u16 = 1000;
+const PROTOCOL_ERROR: u16 = 1002;
+const POLICY_VIOLATION: u16 = 1008;
+const TRY_AGAIN_LATER: u16 = 1013;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Requests = mpsc::Sender<Result<Bytes, BoxError>>;
+
+/// Why a call ended before its response did.
+#[derive(Debug)]
+enum Ending {
+    /// The client closed the WebSocket (or it broke) before the trailers.
+    Cancelled,
+    /// The client broke the protocol: tell it why, then close.
+    ProtocolError(Status),
+}
+
+/// Serves one call to its end.
+pub(super) async fn serve(
+    socket: WebSocket,
+    revision: Revision,
+    calls: Router,
+    path: String,
+    peer: Option<ConnectInfo<SocketAddr>>,
+    budget: Budget,
+) {
+    let (sink, incoming) = socket.split();
+    let mut incoming = Incoming { socket: incoming, revision, pending: None };
+    let (out, queued) = mpsc::channel(WRITE_QUEUE);
+    let output = Arc::new(Mutex::new(Output { queued: 0, held: budget.none() }));
+    let writer = tokio::spawn(write_out(sink, queued, Arc::clone(&output), revision));
+    let close = match run(&mut incoming, (&out, &output), calls, path, peer, &budget).await {
+        None => Some(NORMAL),
+        Some(Ending::ProtocolError(status)) => {
+            let _ = out.send(headers_message(&trailers_of(&status))).await;
+            Some(match status.code() {
+                Code::DeadlineExceeded => NORMAL,
+                Code::ResourceExhausted => POLICY_VIOLATION,
+                _ => PROTOCOL_ERROR,
+            })
+        }
+        Some(Ending::Cancelled) => None,
+    };
+    if let Some(code) = close {
+        let _ = out.send(Message::Close(Some(CloseFrame { code, reason: "".into() }))).await;
+    }
+    drop(out);
+    let _ = writer.await;
+    if close.is_some() {
+        await_clients_close(&mut incoming.socket).await;
+    }
+}
+
+/// The closing handshake, once the server has sent its Close: what the client
+/// sent meanwhile is read and dropped until its Close (for up to
+/// [`CLOSE_TIMEOUT`]), so that the socket is not reset under it before it has
+/// read the trailers.
+async fn await_clients_close(incoming: &mut SplitStream<WebSocket>) {
+    let drained = async {
+        while let Some(Ok(message)) = incoming.next().await {
+            if let Message::Close(_) = message {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, drained).await;
+}
+
+/// Answers a call the server will not run with `status` (trailers-only), then
+/// closes the socket with 1013 (try again later), reading what the client sent
+/// meanwhile until its Close.
+pub(super) async fn refuse(socket: WebSocket, status: Status) {
+    let (mut sink, mut incoming) = socket.split();
+    let _ = sink.send(headers_message(&trailers_of(&status))).await;
+    let _ = sink.send(Message::Close(Some(CloseFrame { code: TRY_AGAIN_LATER, reason: "".into() }))).await;
+    await_clients_close(&mut incoming).await;
+}
+
+/// Runs the call: `None` once its response has been sent whole, else why it
+/// ended early (the call is then dropped mid-flight: cancelled).
+async fn run(
+    incoming: &mut Incoming,
+    (out, output): (&mpsc::Sender<Message>, &Mutex<Output>),
+    calls: Router,
+    path: String,
+    peer: Option<ConnectInfo<SocketAddr>>,
+    budget: &Budget,
+) -> Option<Ending> {
+    let mut pings = Pings::default();
+    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, incoming.next_frame(&mut pings)).await {
+        Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
+        Ok(Ok(None)) => return Some(Ending::Cancelled),
+        Ok(Ok(Some(_))) => {
+            return Some(protocol_error("the first frame of a call must be its headers"));
+        }
+        Ok(Err(status)) => return Some(Ending::ProtocolError(status)),
+        Err(_) => return Some(Ending::ProtocolError(Status::deadline_exceeded("grpc-ws: no call headers in time"))),
+    };
+    // The client may send at most INITIAL_WINDOW messages the call has not
+    // taken, so a queue that size never fills, and the socket is always read.
+    let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
+    // The messages the call has not taken yet, held in the server's budget.
+    let unread = Arc::new(Mutex::new(budget.none()));
+    let request = http::Request::builder().method(http::Method::POST).uri(path.as_str());
+    let Ok(mut request) = request.body(request_body(taken, out.clone(), Arc::clone(&unread))) else {
+        return Some(Ending::ProtocolError(Status::unimplemented(format!(
+            "grpc-ws: {} is not a method's path",
+            crate::echo::quoted(&path)
+        ))));
+    };
+    *request.headers_mut() = call_headers(metadata);
+    // As a native call arrives; the gRPC-Web layer refuses plain gRPC over HTTP/1.1.
+    *request.version_mut() = http::Version::HTTP_2;
+    request.extensions_mut().insert(Protocol::WebSocket);
+    // The service holds what the call gathers (an update, looked-up orders) in the same share.
+    request.extensions_mut().insert(budget.clone());
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(peer);
+    }
+    let window = Semaphore::new(INITIAL_WINDOW as usize);
+    tokio::select! {
+        ending = read_requests(incoming, requests, (&window, &unread), pings) => Some(ending),
+        () = respond(calls.oneshot(request), (out, output), &window) => None,
+    }
+}
+
+/// The request body: the client's messages as the call takes them, granting
+/// the client more as grpc-ws's [`Window`] counts them (`GRANT` each time the
+/// call has taken as many).
+fn request_body(
+    taken: mpsc::Receiver<Result<Bytes, BoxError>>,
+    out: mpsc::Sender<Message>,
+    unread: Arc<Mutex<Held>>,
+) -> axum::body::Body {
+    let mut taken_so_far = Window::default();
+    let frames = ReceiverStream::new(taken).then(move |message| {
+        if let Ok(message) = &message {
+            lock(&unread).shrink(message.len());
+        }
+        let grant = taken_so_far.read_one().map(|more| (out.clone(), more));
+        async move {
+            if let Some((out, more)) = grant {
+                let _ = out.send(Message::Binary(Frame::WindowUpdate(more).encode().into())).await;
+            }
+            message.map(|message| http_body::Frame::data(grpc_ws::grpc_frame(&message)))
+        }
+    });
+    axum::body::Body::new(http_body_util::StreamBody::new(frames))
+}
+
+/// Reads the client's frames for as long as the call runs: messages for the
+/// call, its half-close, window updates; ends when the client goes or breaks
+/// the protocol.
+async fn read_requests(
+    incoming: &mut Incoming,
+    requests: Requests,
+    (window, unread): (&Semaphore, &Mutex<Held>),
+    mut pings: Pings,
+) -> Ending {
+    let mut requests = Some(requests);
+    let ending = loop {
+        let frame = match incoming.next_frame(&mut pings).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break Ending::Cancelled,
+            Err(status) => break Ending::ProtocolError(status),
+        };
+        match frame {
+            Frame::Message(message) => {
+                let len = message.len();
+                let mut held = lock(unread);
+                let bytes = held.bytes();
+                if bytes > 0 && bytes + len > READ_AHEAD_BYTES {
+                    break Ending::ProtocolError(Status::resource_exhausted(format!(
+                        "grpc-ws: the call holds {bytes} bytes of messages it has not read yet, and {len} more would \
+                         pass its {} MiB: wait for its window updates",
+                        READ_AHEAD_BYTES >> 20
+                    )));
+                }
+                if let Err(spent) = held.grow(len) {
+                    break Ending::ProtocolError(OrderError::from(spent).into());
+                }
+                drop(held);
+                match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
+                    None => break protocol_error("a message after end of stream"),
+                    Some(Err(TrySendError::Full(_))) => {
+                        break protocol_error("the client sent more messages than granted");
+                    }
+                    Some(Ok(())) => {}
+                    // The call no longer reads requests (it answered early): read on.
+                    Some(Err(TrySendError::Closed(_))) => lock(unread).shrink(len),
+                }
+            }
+            Frame::EndOfStream if requests.is_some() => requests = None,
+            Frame::EndOfStream => break protocol_error("end of stream twice"),
+            Frame::WindowUpdate(more) => {
+                // The client reads what it is sent, its pongs among them.
+                pings.reading();
+                // As in HTTP/2, a window may not grow past 2^31 - 1.
+                let room = MAX_WINDOW - window.available_permits().min(MAX_WINDOW);
+                match usize::try_from(more) {
+                    Ok(more) if more <= room => window.add_permits(more),
+                    _ => break protocol_error("a window update past 2^31 - 1 messages"),
+                }
+            }
+            Frame::Headers(_) => break protocol_error("headers may only open a call"),
+        }
+    };
+    if let Some(requests) = requests {
+        // Before the half-close, an error in the request stream makes sure a
+        // handler cannot take the cancellation for one.
+        let _ = requests.try_send(Err("the client closed the WebSocket".into()));
+    }
+    ending
+}
+
+/// The pings a call answers: tungstenite queues a pong for each, and a
+/// client that pings without reading would have them pile up in the
+/// socket's write buffer, outside the server's budget. A call may ping
+/// [`PING_BURST`] times, and once a second after that; each window update
+/// (the client reading what it is sent) restores the burst. Past that the
+/// call ends RESOURCE_EXHAUSTED. Browsers never ping from a page.
+#[derive(Debug)]
+struct Pings {
+    left: u32,
+    since: tokio::time::Instant,
+}
+
+/// Pings a call may send at once: their pongs fit a call's allowance.
+const PING_BURST: u32 = 32;
+
+impl Default for Pings {
+    fn default() -> Self {
+        Self { left: PING_BURST, since: tokio::time::Instant::now() }
+    }
+}
+
+impl Pings {
+    /// One more ping answered, or the status that ends the call.
+    fn answered(&mut self) -> Result<(), Status> {
+        let earned = u32::try_from(self.since.elapsed().as_secs()).unwrap_or(u32::MAX);
+        if earned > 0 {
+            self.left = self.left.saturating_add(earned).min(PING_BURST);
+            self.since = tokio::time::Instant::now();
+        }
+        self.left = self.left.checked_sub(1).ok_or_else(|| {
+            Status::resource_exhausted(format!(
+                "grpc-ws: more than {PING_BURST} pings, and more than one a second, from a client that reads no \
+                 replies: their pongs would pile up"
+            ))
+        })?;
+        Ok(())
+    }
+
+    fn reading(&mut self) {
+        self.left = PING_BURST;
+    }
+}
+
+fn lock(unread: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+    // A holder's count stays consistent even if a panic poisoned the lock.
+    unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn protocol_error(problem: &str) -> Ending {
+    Ending::ProtocolError(Status::internal(format!("grpc-ws: {problem}")))
+}
+
+/// The client's side of the socket, read a frame at a time.
+struct Incoming {
+    socket: SplitStream<WebSocket>,
+    revision: Revision,
+    /// The frames of the last message not read yet (v2: it may carry several).
+    pending: Option<Frames>,
+}
+
+impl Incoming {
+    /// The next frame, `None` when the socket closes or breaks.
+    async fn next_frame(&mut self, pings: &mut Pings) -> Result<Option<Frame>, Status> {
+        let malformed = |error: FrameError| Status::internal(format!("grpc-ws: {error}"));
+        loop {
+            if let Some(raw) = self.pending.as_mut().and_then(Iterator::next) {
+                return raw.and_then(|raw| Frame::decode(&raw)).map(Some).map_err(malformed);
+            }
+            self.pending = None;
+            match self.socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(None),
+                Some(Ok(Message::Ping(_))) => pings.answered()?,
+                Some(Ok(Message::Pong(_))) => {}
+                Some(Ok(Message::Text(_))) => {
+                    return Err(Status::internal("grpc-ws: frames are binary messages, not text"));
+                }
+                Some(Ok(Message::Binary(bytes))) if bytes.is_empty() => {
+                    return Err(malformed(FrameError::Short(0)));
+                }
+                Some(Ok(Message::Binary(bytes))) => self.pending = Some(grpc_ws::frames_of(self.revision, bytes)),
+            }
+        }
+    }
+}
+
+/// The response messages queued for the socket and not yet written, held in
+/// the server's budget (beyond the call's allowance): a client may grant
+/// window for 64 messages of 4 MiB and read none.
+#[derive(Debug)]
+pub(super) struct Output {
+    queued: usize,
+    held: Held,
+}
+
+impl Output {
+    fn queue(&mut self, bytes: usize) -> Result<(), crate::budget::Spent> {
+        let needed = crate::budget::beyond_allowance(self.queued + bytes);
+        if needed > self.held.bytes() {
+            self.held.grow(needed - self.held.bytes())?;
+        }
+        self.queued += bytes;
+        Ok(())
+    }
+
+    fn written(&mut self, bytes: usize) {
+        self.queued = self.queued.saturating_sub(bytes);
+        let needed = crate::budget::beyond_allowance(self.queued);
+        self.held.shrink(self.held.bytes().saturating_sub(needed));
+    }
+}
+
+fn lock_output(output: &Mutex<Output>) -> std::sync::MutexGuard<'_, Output> {
+    // The count stays consistent even if a panic poisoned the lock.
+    output.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Sends the call's response: headers, each message as the window allows, trailers.
+async fn respond<F>(response: F, (out, output): (&mpsc::Sender<Message>, &Mutex<Output>), window: &Semaphore)
+where
+    F: Future<Output = Result<Response, std::convert::Infallible>>,
+{
+    let Ok(response) = response.await;
+    let (parts, mut body) = response.into_parts();
+    if let Some(status) = Status::from_header_map(&parts.headers) {
+        // Trailers-only: the call failed before it answered.
+        let _ = out.send(headers_message(&trailers_of(&status))).await;
+        return;
+    }
+    let mut headers = parts.headers;
+    headers.remove(CONTENT_TYPE);
+    if out.send(headers_message(&headers)).await.is_err() {
+        return;
+    }
+    let mut buffer = BytesMut::new();
+    let trailers = loop {
+        match body.frame().await {
+            None => break trailers_of(&Status::internal("the call ended without a status")),
+            Some(Err(error)) => break trailers_of(&Status::internal(format!("the call failed: {error}"))),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    buffer.extend_from_slice(&data);
+                    while let Some(message) = grpc_ws::take_grpc_frame(&mut buffer) {
+                        let Ok(permit) = window.acquire().await else { return };
+                        permit.forget();
+                        let queued = lock_output(output).queue(message.len());
+                        if let Err(spent) = queued {
+                            let status = Status::from(crate::domain::error::OrderError::ServerFull(spent));
+                            let _ = out.send(headers_message(&trailers_of(&status))).await;
+                            return;
+                        }
+                        // A message frame is a gRPC length-prefixed message, byte for byte.
+                        if out.send(Message::Binary(message)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        break trailers;
+                    }
+                }
+            },
+        }
+    };
+    let _ = out.send(headers_message(&trailers)).await;
+}
+
+/// Writes what is queued, in one flush per burst rather than one per message;
+/// the response messages written go out of the budget. In v2 the frames of a
+/// burst go out in as few WebSocket messages as [`grpc_ws::MAX_BATCH_BYTES`]
+/// allows: whatever is queued when the writer wakes, never waiting for more.
+async fn write_out(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queued: mpsc::Receiver<Message>,
+    output: Arc<Mutex<Output>>,
+    revision: Revision,
+) {
+    let mut batch = Batch::default();
+    while let Some(first) = queued.recv().await {
+        let mut burst = 0;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            if let Message::Binary(frame) = &message {
+                burst += frame.len();
+                if revision == Revision::V2 {
+                    if !batch.has_room_for(frame.len()) && !feed(&mut sink, &mut batch).await {
+                        return;
+                    }
+                    batch.push(frame);
+                    next = queued.try_recv().ok();
+                    continue;
+                }
+            }
+            // A Close, or any frame in v1: what is gathered goes first.
+            if !feed(&mut sink, &mut batch).await || sink.feed(message).await.is_err() {
+                return;
+            }
+            next = queued.try_recv().ok();
+        }
+        if !feed(&mut sink, &mut batch).await || sink.flush().await.is_err() {
+            return;
+        }
+        lock_output(&output).written(burst);
+    }
+}
+
+/// Queues the batch, if it holds anything, as one WebSocket message; false if the socket is gone.
+async fn feed(sink: &mut SplitSink<WebSocket, Message>, batch: &mut Batch) -> bool {
+    batch.is_empty() || sink.feed(Message::Binary(batch.take().into())).await.is_ok()
+}
+
+/// The native request headers of a call with this metadata.
+fn call_headers(metadata: HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &metadata {
+        let transport = matches!(
+            name.as_str(),
+            "content-type" | "te" | "host" | "connection" | "upgrade" | "content-length" | "transfer-encoding"
+        );
+        if !transport {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("te", HeaderValue::from_static("trailers"));
+    headers
+}
+
+fn trailers_of(status: &Status) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    if status.add_header(&mut trailers).is_err() {
+        trailers.insert("grpc-status", HeaderValue::from(Code::Internal as i32));
+    }
+    trailers
+}
+
+fn headers_message(headers: &HeaderMap) -> Message {
+    Message::Binary(Frame::Headers(headers.clone()).encode().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_pings_in_a_burst_then_once_a_second_and_reading_restores_the_burst() {
+        let mut pings = Pings::default();
+        for _ in 0..PING_BURST {
+            pings.answered().expect("within the burst");
+        }
+        let refused = pings.answered().expect_err("past the burst");
+        assert_eq!(refused.code(), Code::ResourceExhausted);
+        assert!(refused.message().contains("pings"), "{}", refused.message());
+        tokio::time::advance(std::time::Duration::from_secs(3)).await;
+        for _ in 0..3 {
+            pings.answered().expect("one a second");
+        }
+        assert!(pings.answered().is_err(), "no more than one a second");
+        pings.reading();
+        for _ in 0..PING_BURST {
+            pings.answered().expect("the burst again once the client reads");
+        }
+    }
+
+    #[test]
+    fn transport_headers_are_replaced_and_metadata_kept() {
+        let mut metadata = HeaderMap::new();
+        metadata.insert("authorization", HeaderValue::from_static("Bearer t"));
+        metadata.insert("content-type", HeaderValue::from_static("text/plain"));
+        metadata.insert("host", HeaderValue::from_static("elsewhere"));
+        let headers = call_headers(metadata);
+        assert_eq!(headers["authorization"], "Bearer t");
+        assert_eq!(headers["content-type"], "application/grpc");
+        assert!(!headers.contains_key("host"));
+    }
+}
