@@ -10,9 +10,11 @@
 // end-to-end suite use it): each item of it says what it is.
 #![warn(missing_docs)]
 
-// The source is grouped by concern; imports run one way, from the network in
-// towards the domain: net -> web -> rpc -> domain (and each may use the
-// shared pieces at the root: config, logs, metrics, budget, echo).
+// The source is grouped by concern, and the groups import one way, from the
+// network in towards the domain: net -> web -> rpc -> domain. The pieces at
+// the root are shared by the groups: config (the flags, read into the
+// groups' types), metrics (keyed by rpc's method catalog), logs, budget,
+// echo and tls.
 mod domain;
 mod net;
 mod rpc;
@@ -23,10 +25,11 @@ pub mod config;
 mod echo;
 pub mod logs;
 pub mod metrics;
+pub mod tls;
 
 // The library's API keeps its flat paths (backend::order, backend::store, ...).
 pub use domain::{error, order, processing, store};
-pub use net::{serve, tls};
+pub use net::serve;
 pub use rpc::health;
 pub use web::{app, auth};
 

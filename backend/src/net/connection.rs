@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use crate::budget::Budget;
 use crate::metrics::Metrics;
-use crate::net::tls::Tls;
 use crate::net::{http1, http2};
+use crate::tls::Tls;
 use crate::web::app::Front;
 use crate::web::calls::PeerName;
 use axum::extract::ConnectInfo;

@@ -21,17 +21,17 @@ use crate::config::{Config, Limits};
 use crate::domain::processing::Processor;
 use crate::domain::store::{MemoryStore, OrderStore, sample_orders};
 use crate::metrics::{self, Metrics};
-use crate::net::tls::Tls;
-use crate::net::websocket;
 use crate::rpc::health::Health;
 use crate::rpc::reflection::Reflection;
 use crate::rpc::service::OrderService;
 use crate::rpc::web_service::OrderWebService;
+use crate::tls::Tls;
 use crate::web::auth::WriteAccess;
 use crate::web::calls::{self, CallBody, CallLayer, CallService};
 use crate::web::hosts::{HostPolicy, refuse_unknown_hosts};
 use crate::web::origin::{OriginPolicy, refuse_foreign_origins};
 use crate::web::page;
+use crate::web::websocket;
 
 /// Everything one server instance serves, built from its [`Config`].
 #[derive(Debug, Clone)]
