@@ -2,15 +2,12 @@
 //! SQLite or PostgreSQL database, connected, migrated and, when new, seeded
 //! with the book's sample orders.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use sqlx::any::AnyPoolOptions;
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
 use sqlx::{AnyPool, Executor};
 
 use super::{CachedStore, Dialect, MemoryStore, OrderStore, SqlStore, sample_orders};
@@ -21,18 +18,11 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The URL that keeps orders in memory, for tests and demos.
 pub const MEMORY: &str = "memory:";
 
-/// The schema, version by version, for each kind of database; applied at
-/// start, each once, in a transaction.
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "create orders", include_str!("../../../migrations/sqlite/0001_create_orders.sql")),
-    (2, "search text", include_str!("../../../migrations/sqlite/0002_search_text.sql")),
-    (3, "search pending", include_str!("../../../migrations/sqlite/0003_search_pending.sql")),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "create orders", include_str!("../../../migrations/postgres/0001_create_orders.sql")),
-    (2, "search text", include_str!("../../../migrations/postgres/0002_search_text.sql")),
-    (3, "search pending", include_str!("../../../migrations/postgres/0003_search_pending.sql")),
-];
+/// The schema, version by version, for each kind of database
+/// (`backend/migrations/`, compiled in); applied at start, each once, in a
+/// transaction.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Why the store could not be opened. Each message names the database by
 /// its URL, without its password.
@@ -109,9 +99,9 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
     let shown = redact(url);
     let (migrations, dialect) = if url.starts_with("sqlite:") {
-        (SQLITE_MIGRATIONS, Dialect::Sqlite)
+        (&SQLITE_MIGRATIONS, Dialect::Sqlite)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        (POSTGRES_MIGRATIONS, Dialect::Postgres)
+        (&POSTGRES_MIGRATIONS, Dialect::Postgres)
     } else {
         return Err(OpenError::UnknownKind { url: shown });
     };
@@ -156,37 +146,24 @@ pub async fn open_sql(url: &str) -> Result<SqlStore, OpenError> {
 }
 
 /// Applies what is missing of `migrations`; whether the database was new.
-async fn migrate(pool: &AnyPool, migrations: &'static [(i64, &str, &str)], url: &str) -> Result<bool, OpenError> {
+async fn migrate(pool: &AnyPool, migrator: &'static Migrator, url: &str) -> Result<bool, OpenError> {
     let failed = |error: MigrateError| OpenError::Migrate { url: url.to_string(), reason: error.to_string() };
-    let migrator = Migrator::new(Embedded(migrations)).await.map_err(failed)?;
     let mut connection =
         pool.acquire().await.map_err(|error| OpenError::Connect { url: url.to_string(), reason: error.to_string() })?;
     connection.ensure_migrations_table().await.map_err(failed)?;
     let applied = connection.list_applied_migrations().await.map_err(failed)?;
-    let known = migrations.iter().map(|(version, ..)| *version).max().unwrap_or(0);
-    if let Some(found) = applied.iter().map(|migration| migration.version).max().filter(|found| *found > known) {
-        return Err(OpenError::TooNew { url: url.to_string(), found, known });
-    }
     drop(connection);
-    migrator.run(pool).await.map_err(failed)?;
+    migrator.run(pool).await.map_err(|error| match error {
+        // sqlx refuses, before it applies anything, a database holding a
+        // migration this build does not know: a newer ordermgt's.
+        MigrateError::VersionMissing(_) => OpenError::TooNew {
+            url: url.to_string(),
+            found: applied.iter().map(|migration| migration.version).max().unwrap_or(0),
+            known: migrator.iter().map(|migration| migration.version).max().unwrap_or(0),
+        },
+        error => failed(error),
+    })?;
     Ok(applied.is_empty())
-}
-
-/// The migrations compiled into the binary.
-#[derive(Debug)]
-struct Embedded(&'static [(i64, &'static str, &'static str)]);
-
-impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
-        let migrations = self
-            .0
-            .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
-            })
-            .collect();
-        Box::pin(async move { Ok(migrations) })
-    }
 }
 
 fn create_parent_dir(file: &Path) -> Result<(), OpenError> {
