@@ -58,6 +58,8 @@ pub struct Config {
     #[arg(long, env = "ORDERMGT_WEB_DIR", value_name = "DIR")]
     pub web_dir: Option<PathBuf>,
 
+    // The brackets are the URL's optional parts in clap's help, not links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Where orders are kept: sqlite://PATH, postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or memory: (lost at exit).
     /// By default (or when empty) a SQLite file, orders.db, in --data-dir.
     #[arg(long, env = "ORDERMGT_DATABASE_URL", value_name = "URL")]

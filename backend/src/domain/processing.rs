@@ -135,7 +135,7 @@ pub enum Event {
 /// reads ids only once the consumer has taken the events of the last ones, so
 /// a consumer that stops reading stops the reading of ids too. The ids that
 /// have already arrived when it reads are taken together (up to
-/// [`MAX_IDS_PER_READ`]) and looked up [`MAX_IDS_PER_LOOKUP`] to a query;
+/// `MAX_IDS_PER_READ`) and looked up `MAX_IDS_PER_LOOKUP` to a query;
 /// their events are the same, in the same order, as if each had been
 /// submitted alone. The orders a session holds (looked up and not yet shipped)
 /// are held in the server's budget; past it the stream ends with `ServerFull`.
