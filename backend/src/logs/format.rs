@@ -93,13 +93,7 @@ fn level_padded(level: Level) -> &'static str {
 }
 
 fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::ERROR => "ERROR",
-        Level::WARN => "WARN",
-        Level::INFO => "INFO",
-        Level::DEBUG => "DEBUG",
-        Level::TRACE => "TRACE",
-    }
+    level_padded(level).trim_start()
 }
 
 /// Fields as `name=value`, the message first and bare; strings quoted and
