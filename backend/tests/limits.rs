@@ -105,23 +105,78 @@ async fn one_connection_runs_at_most_the_stream_limit_and_queues_the_rest() {
 #[tokio::test]
 async fn a_connection_idle_past_the_timeout_is_closed_by_the_server() {
     let server = spawn_with_limits(Limits { idle_timeout: Duration::from_millis(200), ..Limits::default() }).await;
-    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let answered = closed_as_idle(server.addr).await;
+    assert!(answered.starts_with(b"HTTP/1.1 200"), "answered first: {}", String::from_utf8_lossy(&answered));
+}
+
+/// Makes one HTTP/1.1 request on a connection of its own and reads until the
+/// server closes it for idling; what the server sent.
+async fn closed_as_idle(addr: std::net::SocketAddr) -> Vec<u8> {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     tcp.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n").await.expect("send");
     let mut received = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut received)).await;
     read.expect("closed within 10 s").expect("read until the server closes");
-    assert!(received.starts_with(b"HTTP/1.1 200"), "answered first: {}", String::from_utf8_lossy(&received));
+    received
 }
 
 #[tokio::test]
 async fn a_connection_with_a_call_open_is_not_idle() {
     let server = spawn_with_limits(Limits { idle_timeout: Duration::from_millis(100), ..Limits::default() }).await;
-    let mut client = server.client().await;
-    let (ids, outgoing) = tokio::sync::mpsc::channel::<String>(8);
-    let mut shipments = client.process_orders(ReceiverStream::new(outgoing)).await.expect("open").into_inner();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    ids.send("102".into()).await.expect("send");
-    drop(ids);
-    let flushed = shipments.message().await.expect("the stream outlived the idle timeout").expect("partial batch");
-    assert_eq!(flushed.orders_list[0].id, "102");
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let (mut client, mut connection) = h2::client::handshake(tcp).await.expect("HTTP/2");
+    let mut ping_pong = connection.ping_pong().expect("pings");
+    let connection = tokio::spawn(connection);
+    let (shipments, mut ids) = client.send_request(grpc_post(server.addr, "processOrders"), false).expect("open");
+    server.wait_for_open_streams(1).await;
+
+    // Two connections opened after the call began, one after the other, are
+    // each closed for idling: this one has had the call open, and nothing else,
+    // for two idle timeouts and more.
+    for _ in 0..2 {
+        closed_as_idle(server.addr).await;
+    }
+    // Whatever the server sent before its answer to this ping has been read.
+    ping_pong.ping(h2::Ping::opaque()).await.expect("the connection answers a ping");
+    assert!(!connection.is_finished(), "the connection was closed");
+
+    // It takes new calls (a server that had begun to close it would refuse them)...
+    let (answer, mut request) = client
+        .send_request(grpc_post(server.addr, "getOrder"), false)
+        .expect("the server takes a new call on the connection");
+    request.send_data(grpc_message("102"), true).expect("send");
+    let order: ordermgt_proto::Order = read_message(answer).await;
+    assert_eq!(order.id, "102");
+    // ...and the open call goes on: its partial batch is shipped on the half-close.
+    ids.send_data(grpc_message("102"), true).expect("send 102 and half-close");
+    let shipment: ordermgt_proto::CombinedShipment = read_message(shipments).await;
+    assert_eq!(shipment.orders_list[0].id, "102");
+}
+
+/// The first message of a call's answer.
+async fn read_message<M: prost::Message + Default>(answer: h2::client::ResponseFuture) -> M {
+    let answer = answer.await.expect("answered");
+    assert_eq!(answer.status(), 200);
+    let mut body = answer.into_body();
+    let framed = body.data().await.expect("a message").expect("read");
+    let _ = body.flow_control().release_capacity(framed.len());
+    M::decode(&framed[5..]).expect("one whole message")
+}
+
+/// A gRPC call of `method` on the book's service, its messages to follow.
+fn grpc_post(addr: std::net::SocketAddr, method: &str) -> http::Request<()> {
+    http::Request::post(format!("http://{addr}/ecommerce.OrderManagement/{method}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request")
+}
+
+/// `id` as one length-prefixed gRPC message.
+fn grpc_message(id: &str) -> bytes::Bytes {
+    let payload = prost::Message::encode_to_vec(&id.to_string());
+    let mut framed = vec![0];
+    framed.extend_from_slice(&u32::try_from(payload.len()).expect("small").to_be_bytes());
+    framed.extend_from_slice(&payload);
+    framed.into()
 }

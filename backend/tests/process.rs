@@ -174,9 +174,16 @@ async fn a_client_that_disappears_ends_its_server_stream() {
 #[tokio::test]
 async fn a_client_that_stops_reading_is_held_back_not_buffered() {
     const SENT: usize = 1_000_000;
+    // The server's flow-control window on a stream: what a client may send unread.
+    const WINDOW: usize = 1024 * 1024;
     // Flow control is the transport's business, whatever keeps the orders: the
-    // in-memory store keeps a million lookups quick in a debug build.
-    let server = common::spawn_app(backend::App::in_memory(&Config::default())).await;
+    // in-memory store keeps a million lookups quick in a debug build. The
+    // connection may hold little more than a window: a server that read ahead
+    // into a queue of its own, crediting the client as it went, would be caught
+    // by that limit and fail the call (RESOURCE_EXHAUSTED).
+    let mut config = Config::default();
+    config.limits.max_held_bytes_per_connection = Some(WINDOW + WINDOW / 4);
+    let server = common::spawn_app(backend::App::in_memory(&config)).await;
     let produced = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&produced);
     let ids = futures::stream::iter(0..SENT).map(move |n| {
@@ -185,16 +192,21 @@ async fn a_client_that_stops_reading_is_held_back_not_buffered() {
     });
     let mut shipments = server.client().await.process_orders(ids).await.expect("open").into_inner();
 
-    // Without reading, wait for the client to be stopped by flow control.
-    let mut last = usize::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = produced.load(Ordering::Relaxed);
-        if now == last {
-            break;
-        }
-        last = now;
+    // Without reading, wait for the server to hold half a window of ids unread:
+    // it has stopped taking them, and flow control stops the client within half
+    // a window more. (A server that went on taking ids into a queue of its own
+    // faster than they came would never get there; one that did so more slowly
+    // is caught by memory_bound.rs, whose unread streams would grow without end.)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while server.metric_value("ordermgt_held_bytes") < (WINDOW / 2) as f64 {
+        let (held, taken) = (server.metric_value("ordermgt_held_bytes"), produced.load(Ordering::Relaxed));
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server held {held} bytes unread, not half a window, after the client sent {taken} ids"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let last = produced.load(Ordering::Relaxed);
     assert!(last < SENT / 2, "the server took {last} of {SENT} ids from a client that read nothing");
     assert_eq!(server.app.open_process_streams(), 1);
 
