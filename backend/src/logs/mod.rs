@@ -43,11 +43,11 @@ pub fn dropped() -> u64 {
 /// The sink log lines are written to: cheap to clone, one per process.
 #[derive(Debug, Clone)]
 pub struct LineSink {
-    shared: Arc<Shared>,
+    shared: Arc<SinkState>,
 }
 
 #[derive(Debug)]
-struct Shared {
+struct SinkState {
     buffer: Mutex<Vec<u8>>,
     /// The writer found nothing to write and waits to be woken.
     asleep: AtomicBool,
@@ -56,7 +56,7 @@ struct Shared {
     writer: Mutex<Option<Thread>>,
 }
 
-impl Shared {
+impl SinkState {
     fn buffer(&self) -> MutexGuard<'_, Vec<u8>> {
         self.buffer.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -71,7 +71,7 @@ impl Shared {
 /// Writes what is left when dropped (at the end of `main`).
 #[derive(Debug)]
 pub struct FlushOnExit {
-    shared: Arc<Shared>,
+    shared: Arc<SinkState>,
     writer: Option<JoinHandle<()>>,
 }
 
@@ -87,7 +87,7 @@ impl Drop for FlushOnExit {
 
 /// A sink writing to `out` from a thread of its own.
 pub fn spawn(out: impl Write + Send + 'static) -> std::io::Result<(LineSink, FlushOnExit)> {
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(SinkState {
         buffer: Mutex::new(Vec::with_capacity(WAKE_AT)),
         asleep: AtomicBool::new(false),
         done: AtomicBool::new(false),
@@ -102,7 +102,7 @@ pub fn spawn(out: impl Write + Send + 'static) -> std::io::Result<(LineSink, Flu
 }
 
 /// The writer thread: takes the buffer whole and writes it, until the end.
-fn write_lines(shared: &Shared, mut out: impl Write) {
+fn write_lines(shared: &SinkState, mut out: impl Write) {
     let mut batch = Vec::with_capacity(WAKE_AT);
     let mut reported = 0;
     loop {

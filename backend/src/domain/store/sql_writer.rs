@@ -26,7 +26,7 @@ type Reply = oneshot::Sender<Result<(), OrderError>>;
 
 /// A write waiting for its transaction.
 #[derive(Debug)]
-enum Write {
+enum QueuedWrite {
     Insert(Order, Reply),
     ReplaceAll(Vec<Order>, Reply),
 }
@@ -34,7 +34,7 @@ enum Write {
 /// The way to the writing task; it ends when the last of these is dropped.
 #[derive(Debug, Clone)]
 pub(super) struct Writer {
-    queue: mpsc::Sender<Write>,
+    queue: mpsc::Sender<QueuedWrite>,
 }
 
 impl Writer {
@@ -46,14 +46,14 @@ impl Writer {
     }
 
     pub(super) async fn insert(&self, order: Order) -> Result<(), OrderError> {
-        self.submit(|reply| Write::Insert(order, reply)).await
+        self.submit(|reply| QueuedWrite::Insert(order, reply)).await
     }
 
     pub(super) async fn replace_all(&self, orders: Vec<Order>) -> Result<(), OrderError> {
-        self.submit(|reply| Write::ReplaceAll(orders, reply)).await
+        self.submit(|reply| QueuedWrite::ReplaceAll(orders, reply)).await
     }
 
-    async fn submit(&self, write: impl FnOnce(Reply) -> Write) -> Result<(), OrderError> {
+    async fn submit(&self, write: impl FnOnce(Reply) -> QueuedWrite) -> Result<(), OrderError> {
         let (reply, outcome) = oneshot::channel();
         let gone = || OrderError::Unavailable("the database writer has stopped".into());
         self.queue.send(write(reply)).await.map_err(|_| gone())?;
@@ -61,7 +61,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, mut writes: mpsc::Receiver<Write>) {
+async fn run(pool: AnyPool, mut writes: mpsc::Receiver<QueuedWrite>) {
     while let Some(first) = writes.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -76,7 +76,7 @@ async fn run(pool: AnyPool, mut writes: mpsc::Receiver<Write>) {
 
 /// Applies `batch` in one transaction and tells each write its outcome once
 /// the transaction has committed (or failed, for all of them).
-async fn commit(pool: &AnyPool, batch: Vec<Write>) {
+async fn commit(pool: &AnyPool, batch: Vec<QueuedWrite>) {
     let outcomes = apply(pool, &batch).await;
     let outcomes: Vec<Result<(), OrderError>> = match outcomes {
         Ok(outcomes) => outcomes,
@@ -84,14 +84,14 @@ async fn commit(pool: &AnyPool, batch: Vec<Write>) {
     };
     for (write, outcome) in batch.into_iter().zip(outcomes) {
         let reply = match write {
-            Write::Insert(_, reply) | Write::ReplaceAll(_, reply) => reply,
+            QueuedWrite::Insert(_, reply) | QueuedWrite::ReplaceAll(_, reply) => reply,
         };
         // A caller that left (its call cancelled) no longer waits for the answer.
         let _ = reply.send(outcome);
     }
 }
 
-async fn apply(pool: &AnyPool, batch: &[Write]) -> Result<Vec<Result<(), OrderError>>, OrderError> {
+async fn apply(pool: &AnyPool, batch: &[QueuedWrite]) -> Result<Vec<Result<(), OrderError>>, OrderError> {
     let mut transaction = pool.begin().await.map_err(unavailable)?;
     // The adds first, in one statement; then the updates. The writes of one
     // batch were all waiting at once, none acknowledged before another was
@@ -99,8 +99,8 @@ async fn apply(pool: &AnyPool, batch: &[Write]) -> Result<Vec<Result<(), OrderEr
     let inserts: Vec<&Order> = batch
         .iter()
         .filter_map(|write| match write {
-            Write::Insert(order, _) => Some(order),
-            Write::ReplaceAll(..) => None,
+            QueuedWrite::Insert(order, _) => Some(order),
+            QueuedWrite::ReplaceAll(..) => None,
         })
         .collect();
     let mut inserted: HashSet<String> = HashSet::new();
@@ -127,11 +127,11 @@ async fn apply(pool: &AnyPool, batch: &[Write]) -> Result<Vec<Result<(), OrderEr
     for write in batch {
         let outcome = match write {
             // Stored once: the first add of an id in the batch, if the id was free.
-            Write::Insert(order, _) => match inserted.remove(&order.id) {
+            QueuedWrite::Insert(order, _) => match inserted.remove(&order.id) {
                 true => Ok(()),
                 false => Err(OrderError::AlreadyExists { id: order.id.clone() }),
             },
-            Write::ReplaceAll(orders, _) => {
+            QueuedWrite::ReplaceAll(orders, _) => {
                 // All or nothing, alone: undone to its savepoint if an order is unknown.
                 sqlx::query("SAVEPOINT replace_all").execute(&mut *transaction).await.map_err(unavailable)?;
                 let mut unknown = None;
@@ -181,11 +181,11 @@ mod tests {
         let mut replies = replies.into_iter();
         let mut next = || replies.next().expect("a reply");
         let batch = vec![
-            Write::Insert(order("new", "Fresh"), next()),
-            Write::Insert(order("102", "Taken"), next()),
-            Write::ReplaceAll(vec![order("103", "Changed")], next()),
-            Write::ReplaceAll(vec![order("104", "Never"), order("nope", "Nothing")], next()),
-            Write::Insert(order("new", "Twice"), next()),
+            QueuedWrite::Insert(order("new", "Fresh"), next()),
+            QueuedWrite::Insert(order("102", "Taken"), next()),
+            QueuedWrite::ReplaceAll(vec![order("103", "Changed")], next()),
+            QueuedWrite::ReplaceAll(vec![order("104", "Never"), order("nope", "Nothing")], next()),
+            QueuedWrite::Insert(order("new", "Twice"), next()),
         ];
         commit(&store.pool, batch).await;
         let mut results = Vec::new();
