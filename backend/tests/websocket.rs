@@ -410,6 +410,33 @@ async fn in_v2_a_client_may_send_a_whole_call_in_one_message() {
     assert_eq!(shipped, [vec!["102", "104"], vec!["103"], vec!["105"]]);
 }
 
+/// The server takes the frames of one WebSocket message together, but counts
+/// each against the client's credit: 64 ids in one message are taken (and
+/// each, unknown, rejected), a 65th in the same message is one more than granted.
+#[tokio::test]
+async fn in_v2_frames_past_the_credit_in_one_message_are_a_protocol_error() {
+    let server = common::spawn().await;
+    for (sent, within) in [(64, true), (65, false)] {
+        let mut call = WsCall::open_offering(server.addr, PROCESS, &[Revision::V2], &[]).await;
+        let mut batch = Batch::default();
+        for n in 0..sent {
+            let id = format!("unknown-{n}");
+            batch.push(&Frame::Message(prost::Message::encode_to_vec(&id).into()).encode());
+        }
+        batch.push(&Frame::EndOfStream.encode());
+        call.send_raw(batch.take()).await;
+        let answer = tokio::time::timeout(Duration::from_secs(10), call.answer()).await.expect("the call ends");
+        if within {
+            assert_eq!(answer.status(), Some("0"), "{}", answer.message());
+            assert_eq!(answer.decode::<CombinedShipment>().len(), 64, "each id rejected");
+        } else {
+            assert_eq!(answer.status(), Some("13"));
+            assert!(answer.message().contains("the client sent more messages than granted"), "{}", answer.message());
+            assert_eq!(answer.close_code, Some(1002));
+        }
+    }
+}
+
 #[tokio::test]
 async fn in_v2_a_message_cut_inside_a_frame_is_a_protocol_error() {
     let server = common::spawn().await;

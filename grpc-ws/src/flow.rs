@@ -20,11 +20,16 @@ pub struct Window {
 impl Window {
     /// One message was read; `Some(n)` when `n` more are to be granted.
     pub fn read_one(&mut self) -> Option<u32> {
-        self.read += 1;
-        (self.read == GRANT).then(|| {
-            self.read = 0;
-            GRANT
-        })
+        self.read(1)
+    }
+
+    /// `count` messages were read at once; `Some(n)` when `n` more are to be
+    /// granted: [`GRANT`] for every time the count of messages read reached it.
+    pub fn read(&mut self, count: u32) -> Option<u32> {
+        let total = self.read + count;
+        self.read = total % GRANT;
+        let grants = total / GRANT;
+        (grants > 0).then(|| grants.saturating_mul(GRANT))
     }
 }
 
@@ -70,6 +75,15 @@ mod tests {
         let mut window = Window::default();
         let grants: Vec<u32> = (0..100).filter_map(|_| window.read_one()).collect();
         assert_eq!(grants, [32, 32, 32]);
+    }
+
+    #[test]
+    fn messages_read_together_are_granted_as_if_read_one_by_one() {
+        let (mut together, mut one_by_one) = (Window::default(), Window::default());
+        for count in [1, 31, 1, 0, 64, 100, 7, 3] {
+            let granted: u32 = (0..count).filter_map(|_| one_by_one.read_one()).sum();
+            assert_eq!(together.read(count).unwrap_or(0), granted, "after {count} more");
+        }
     }
 
     #[test]

@@ -169,6 +169,51 @@ impl Iterator for Frames {
     }
 }
 
+impl Frames {
+    /// The message frames at the front of what is left, taken together as
+    /// one run of gRPC length-prefixed messages (a message frame is one, byte
+    /// for byte) and their count: as many whole ones as fit in `max_bytes`,
+    /// and always the first, however large. `None` if the next frame is not a
+    /// message (or is malformed): [`Iterator::next`] then takes it.
+    pub fn next_messages(&mut self, max_bytes: usize) -> Option<(Bytes, u32)> {
+        if self.done {
+            return None;
+        }
+        // v1: one frame to a WebSocket message, so one message at most.
+        let max_bytes = if self.revision == Revision::V1 { 0 } else { max_bytes };
+        let (len, count) = leading_messages(&self.rest, max_bytes, u32::MAX);
+        if count == 0 || (self.revision == Revision::V1 && len != self.rest.len()) {
+            return None;
+        }
+        if self.revision == Revision::V1 {
+            self.done = true;
+        }
+        Some((self.rest.split_to(len), count))
+    }
+}
+
+/// The length and count of the whole message frames (flags 0: uncompressed
+/// gRPC length-prefixed messages) at the start of `bytes`: as many as fit in
+/// `max_bytes`, no more than `max_count`, and at least the first if it is
+/// whole (and `max_count` is not 0).
+pub fn leading_messages(bytes: &[u8], max_bytes: usize, max_count: u32) -> (usize, u32) {
+    let (mut len, mut count) = (0, 0);
+    while count < max_count
+        && let Some(prefix) = bytes.get(len..len + PREFIX)
+    {
+        if prefix[0] != MESSAGE {
+            break;
+        }
+        let frame = PREFIX + u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+        if bytes.len() - len < frame || (count > 0 && len + frame > max_bytes) {
+            break;
+        }
+        len += frame;
+        count += 1;
+    }
+    (len, count)
+}
+
 /// Encoded frames gathered into one WebSocket message (v2): a sender pushes
 /// what is ready while [`Batch::has_room_for`] it, and sends what it holds;
 /// it never waits for more, so a lone frame goes out as soon as it would alone.
@@ -342,6 +387,39 @@ mod tests {
         // Each frame's bytes are the message's own: a message frame stays a gRPC length-prefixed message.
         let raw: Vec<Bytes> = frames_of(Revision::V2, batch(&frames)).collect::<Result<_, _>>().expect("frames");
         assert_eq!(raw[1], grpc_frame(b"\x0a\x03102"));
+    }
+
+    #[test]
+    fn runs_of_message_frames_are_taken_whole_within_a_size_and_other_frames_one_by_one() {
+        let (one, two, three) = (grpc_frame(b"102"), grpc_frame(b""), grpc_frame(&[7; 20]));
+        let frames = [
+            Frame::Message(Bytes::from_static(b"102")),
+            Frame::Message(Bytes::new()),
+            Frame::Message(Bytes::from(vec![7; 20])),
+            Frame::WindowUpdate(32),
+            Frame::Message(Bytes::from_static(b"102")),
+        ];
+        let mut frames = frames_of(Revision::V2, batch(&frames));
+        // At most 13 bytes: the first two (8 and 5), not the third.
+        let run = [one.clone(), two].concat();
+        assert_eq!(frames.next_messages(13), Some((Bytes::from(run), 2)));
+        // One alone, past the size: a message is always taken.
+        assert_eq!(frames.next_messages(1), Some((three, 1)));
+        assert_eq!(frames.next_messages(1 << 16), None, "a window update is next");
+        assert_eq!(frames.next().map(|raw| raw.and_then(|raw| Frame::decode(&raw))), Some(Ok(Frame::WindowUpdate(32))));
+        assert_eq!(frames.next_messages(1 << 16), Some((one.clone(), 1)));
+        assert_eq!(frames.next_messages(1 << 16), None);
+        assert!(frames.next().is_none());
+        // Cut short, or compressed: not a run; the iterator names the fault.
+        let mut cut = frames_of(Revision::V2, one.slice(..6));
+        assert_eq!(cut.next_messages(1 << 16), None);
+        assert!(matches!(cut.next(), Some(Err(FrameError::Truncated { .. }))));
+        let mut compressed = frames_of(Revision::V2, Bytes::from_static(b"\x01\0\0\0\0"));
+        assert_eq!(compressed.next_messages(1 << 16), None);
+        // v1: the whole WebSocket message or nothing.
+        assert_eq!(frames_of(Revision::V1, one.clone()).next_messages(1), Some((one.clone(), 1)));
+        let two_in_v1 = Bytes::from([one.clone(), one].concat());
+        assert_eq!(frames_of(Revision::V1, two_in_v1).next_messages(1 << 16), None);
     }
 
     #[test]

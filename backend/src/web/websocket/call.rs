@@ -38,6 +38,11 @@ const MAX_WINDOW: usize = 0x7fff_ffff;
 /// (A single message, however large, is always taken: the call's own limit,
 /// `--max-message-bytes`, refuses it with a clearer status.)
 const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
+/// Most bytes of the client's messages handed to the call at once, as for
+/// HTTP/2 (`net::http2`): the messages a WebSocket message carries go on
+/// together, in runs of this size, and are counted read when the call takes
+/// the run.
+const READ_CHUNK: usize = 64 * 1024;
 /// How long the client gets to answer the server's Close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages waiting for the socket writer.
@@ -49,7 +54,8 @@ const POLICY_VIOLATION: u16 = 1008;
 const TRY_AGAIN_LATER: u16 = 1013;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Requests = mpsc::Sender<Result<Bytes, BoxError>>;
+/// Client messages for the call: a run of gRPC length-prefixed messages, and how many.
+type Requests = mpsc::Sender<Result<(Bytes, u32), BoxError>>;
 
 /// Why a call ended before its response did.
 #[derive(Debug)]
@@ -132,8 +138,8 @@ async fn run(
     budget: &Budget,
 ) -> Option<Ending> {
     let mut pings = Pings::default();
-    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, incoming.next_frame(&mut pings)).await {
-        Ok(Ok(Some(Frame::Headers(metadata)))) => metadata,
+    let metadata = match tokio::time::timeout(HEADERS_TIMEOUT, incoming.next(&mut pings)).await {
+        Ok(Ok(Some(Read::Frame(Frame::Headers(metadata))))) => metadata,
         Ok(Ok(None)) => return Some(Ending::Cancelled),
         Ok(Ok(Some(_))) => {
             return Some(protocol_error("the first frame of a call must be its headers"));
@@ -142,10 +148,10 @@ async fn run(
         Err(_) => return Some(Ending::ProtocolError(Status::deadline_exceeded("grpc-ws: no call headers in time"))),
     };
     // The client may send at most INITIAL_WINDOW messages the call has not
-    // taken, so a queue that size never fills, and the socket is always read.
+    // taken (each run holds one at least), so a queue that size never fills,
+    // and the socket is always read.
     let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
-    // The messages the call has not taken yet, held in the server's budget.
-    let unread = Arc::new(Mutex::new(budget.none()));
+    let unread = Arc::new(Mutex::new(Unread { held: budget.none(), granted: 0 }));
     let request = http::Request::builder().method(http::Method::POST).uri(path.as_str());
     let Ok(mut request) = request.body(request_body(taken, out.clone(), Arc::clone(&unread))) else {
         return Some(Ending::ProtocolError(Status::unimplemented(format!(
@@ -169,25 +175,40 @@ async fn run(
     }
 }
 
-/// The request body: the client's messages as the call takes them, granting
-/// the client more as grpc-ws's [`Window`] counts them (`GRANT` each time the
-/// call has taken as many).
+/// What the client has sent that the call has not taken, and what the
+/// server has granted it beyond the initial window.
+#[derive(Debug)]
+struct Unread {
+    /// The bytes of the messages not yet taken, in the server's budget.
+    held: Held,
+    /// Messages granted in window updates so far.
+    granted: u64,
+}
+
+/// The request body: the client's messages as the call takes them, a run at
+/// a time, granting the client more as grpc-ws's [`Window`] counts them
+/// (`GRANT` each time the call has taken as many).
 fn request_body(
-    taken: mpsc::Receiver<Result<Bytes, BoxError>>,
+    taken: mpsc::Receiver<Result<(Bytes, u32), BoxError>>,
     out: mpsc::Sender<Message>,
-    unread: Arc<Mutex<Held>>,
+    unread: Arc<Mutex<Unread>>,
 ) -> axum::body::Body {
     let mut taken_so_far = Window::default();
-    let frames = ReceiverStream::new(taken).then(move |message| {
-        if let Ok(message) = &message {
-            lock(&unread).shrink(message.len());
-        }
-        let grant = taken_so_far.read_one().map(|more| (out.clone(), more));
+    let frames = ReceiverStream::new(taken).then(move |run| {
+        let grant = run.as_ref().ok().and_then(|(messages, count)| {
+            let mut unread = lock(&unread);
+            unread.held.shrink(messages.len());
+            let more = taken_so_far.read(*count)?;
+            // Counted before it is sent: the client may use it the moment it arrives.
+            unread.granted += u64::from(more);
+            Some((out.clone(), more))
+        });
         async move {
             if let Some((out, more)) = grant {
                 let _ = out.send(Message::Binary(Frame::WindowUpdate(more).encode().into())).await;
             }
-            message.map(|message| http_body::Frame::data(grpc_ws::grpc_frame(&message)))
+            // A message frame is a gRPC length-prefixed message, byte for byte.
+            run.map(|(messages, _)| http_body::Frame::data(messages))
         }
     });
     axum::body::Body::new(http_body_util::StreamBody::new(frames))
@@ -199,40 +220,29 @@ fn request_body(
 async fn read_requests(
     incoming: &mut Incoming,
     requests: Requests,
-    (window, unread): (&Semaphore, &Mutex<Held>),
+    (window, unread): (&Semaphore, &Mutex<Unread>),
     mut pings: Pings,
 ) -> Ending {
     let mut requests = Some(requests);
+    // Messages the client has sent, against INITIAL_WINDOW and the server's grants.
+    let mut received: u64 = 0;
     let ending = loop {
-        let frame = match incoming.next_frame(&mut pings).await {
-            Ok(Some(frame)) => frame,
+        let frame = match incoming.next(&mut pings).await {
+            Ok(Some(Read::Messages(messages, count))) => {
+                if let Err(ending) = take_messages(requests.as_ref(), unread, &mut received, messages, count) {
+                    break ending;
+                }
+                continue;
+            }
+            Ok(Some(Read::Frame(frame))) => frame,
             Ok(None) => break Ending::Cancelled,
             Err(status) => break Ending::ProtocolError(status),
         };
         match frame {
             Frame::Message(message) => {
-                let len = message.len();
-                let mut held = lock(unread);
-                let bytes = held.bytes();
-                if bytes > 0 && bytes + len > READ_AHEAD_BYTES {
-                    break Ending::ProtocolError(Status::resource_exhausted(format!(
-                        "grpc-ws: the call holds {bytes} bytes of messages it has not read yet, and {len} more would \
-                         pass its {} MiB: wait for its window updates",
-                        READ_AHEAD_BYTES >> 20
-                    )));
-                }
-                if let Err(spent) = held.grow(len) {
-                    break Ending::ProtocolError(OrderError::from(spent).into());
-                }
-                drop(held);
-                match requests.as_ref().map(|requests| requests.try_send(Ok(message))) {
-                    None => break protocol_error("a message after end of stream"),
-                    Some(Err(TrySendError::Full(_))) => {
-                        break protocol_error("the client sent more messages than granted");
-                    }
-                    Some(Ok(())) => {}
-                    // The call no longer reads requests (it answered early): read on.
-                    Some(Err(TrySendError::Closed(_))) => lock(unread).shrink(len),
+                let framed = grpc_ws::grpc_frame(&message);
+                if let Err(ending) = take_messages(requests.as_ref(), unread, &mut received, framed, 1) {
+                    break ending;
                 }
             }
             Frame::EndOfStream if requests.is_some() => requests = None,
@@ -256,6 +266,43 @@ async fn read_requests(
         let _ = requests.try_send(Err("the client closed the WebSocket".into()));
     }
     ending
+}
+
+/// Passes a run of `count` client messages to the call, if the client was
+/// granted them and the call may hold them; else how the call ends.
+fn take_messages(
+    requests: Option<&Requests>,
+    shared: &Mutex<Unread>,
+    received: &mut u64,
+    messages: Bytes,
+    count: u32,
+) -> Result<(), Ending> {
+    let len = messages.len();
+    let mut unread = lock(shared);
+    let bytes = unread.held.bytes();
+    if bytes > 0 && bytes + len > READ_AHEAD_BYTES {
+        return Err(Ending::ProtocolError(Status::resource_exhausted(format!(
+            "grpc-ws: the call holds {bytes} bytes of messages it has not read yet, and {len} more would pass its {} \
+             MiB: wait for its window updates",
+            READ_AHEAD_BYTES >> 20
+        ))));
+    }
+    *received += u64::from(count);
+    if *received > u64::from(INITIAL_WINDOW) + unread.granted {
+        return Err(protocol_error("the client sent more messages than granted"));
+    }
+    unread.held.grow(len).map_err(|spent| Ending::ProtocolError(OrderError::from(spent).into()))?;
+    drop(unread);
+    match requests.map(|requests| requests.try_send(Ok((messages, count)))) {
+        None => Err(protocol_error("a message after end of stream")),
+        Some(Err(TrySendError::Full(_))) => Err(protocol_error("the client sent more messages than granted")),
+        Some(Ok(())) => Ok(()),
+        // The call no longer reads requests (it answered early): read on.
+        Some(Err(TrySendError::Closed(_))) => {
+            lock(shared).held.shrink(len);
+            Ok(())
+        }
+    }
 }
 
 /// The pings a call answers: tungstenite queues a pong for each, and a
@@ -301,7 +348,7 @@ impl Pings {
     }
 }
 
-fn lock(unread: &Mutex<Held>) -> std::sync::MutexGuard<'_, Held> {
+fn lock(unread: &Mutex<Unread>) -> std::sync::MutexGuard<'_, Unread> {
     // A holder's count stays consistent even if a panic poisoned the lock.
     unread.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -318,13 +365,28 @@ struct Incoming {
     pending: Option<Frames>,
 }
 
+/// What the client sent next: a run of messages, or any other frame.
+enum Read {
+    /// gRPC length-prefixed messages back to back, and how many.
+    Messages(Bytes, u32),
+    Frame(Frame),
+}
+
 impl Incoming {
-    /// The next frame, `None` when the socket closes or breaks.
-    async fn next_frame(&mut self, pings: &mut Pings) -> Result<Option<Frame>, Status> {
+    /// What the client sent next: the message frames that follow in one
+    /// WebSocket message together (up to [`READ_CHUNK`] bytes), any other
+    /// frame alone; `None` when the socket closes or breaks.
+    async fn next(&mut self, pings: &mut Pings) -> Result<Option<Read>, Status> {
         let malformed = |error: FrameError| Status::internal(format!("grpc-ws: {error}"));
         loop {
+            if let Some((messages, count)) = self.pending.as_mut().and_then(|frames| frames.next_messages(READ_CHUNK)) {
+                return Ok(Some(Read::Messages(messages, count)));
+            }
             if let Some(raw) = self.pending.as_mut().and_then(Iterator::next) {
-                return raw.and_then(|raw| Frame::decode(&raw)).map(Some).map_err(malformed);
+                return raw
+                    .and_then(|raw| Frame::decode(&raw))
+                    .map(|frame| Some(Read::Frame(frame)))
+                    .map_err(malformed);
             }
             self.pending = None;
             match self.socket.next().await {
@@ -391,28 +453,44 @@ where
     if out.send(headers_message(&headers)).await.is_err() {
         return;
     }
-    let mut buffer = BytesMut::new();
+    // The start of a message whose end is still to come.
+    let mut partial = BytesMut::new();
     let trailers = loop {
         match body.frame().await {
             None => break trailers_of(&Status::internal("the call ended without a status")),
             Some(Err(error)) => break trailers_of(&Status::internal(format!("the call failed: {error}"))),
             Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    buffer.extend_from_slice(&data);
-                    while let Some(message) = grpc_ws::take_grpc_frame(&mut buffer) {
+                Ok(mut data) => {
+                    if !partial.is_empty() {
+                        partial.extend_from_slice(&data);
+                        data = partial.split().freeze();
+                    }
+                    // The messages ready go on together, as many as the window allows.
+                    loop {
+                        let whole = grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, u32::MAX).1;
+                        if whole == 0 {
+                            break;
+                        }
                         let Ok(permit) = window.acquire().await else { return };
                         permit.forget();
-                        let queued = lock_output(output).queue(message.len());
+                        let more = u32::try_from(window.available_permits()).unwrap_or(u32::MAX).min(whole - 1);
+                        if let Ok(permits) = window.try_acquire_many(more) {
+                            permits.forget();
+                        }
+                        let (len, _) = grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, 1 + more);
+                        let messages = data.split_to(len);
+                        let queued = lock_output(output).queue(messages.len());
                         if let Err(spent) = queued {
                             let status = Status::from(crate::domain::error::OrderError::ServerFull(spent));
                             let _ = out.send(headers_message(&trailers_of(&status))).await;
                             return;
                         }
                         // A message frame is a gRPC length-prefixed message, byte for byte.
-                        if out.send(Message::Binary(message)).await.is_err() {
+                        if out.send(Message::Binary(messages)).await.is_err() {
                             return;
                         }
                     }
+                    partial.extend_from_slice(&data);
                 }
                 Err(frame) => {
                     if let Ok(trailers) = frame.into_trailers() {
@@ -426,9 +504,11 @@ where
 }
 
 /// Writes what is queued, in one flush per burst rather than one per message;
-/// the response messages written go out of the budget. In v2 the frames of a
-/// burst go out in as few WebSocket messages as [`grpc_ws::MAX_BATCH_BYTES`]
-/// allows: whatever is queued when the writer wakes, never waiting for more.
+/// the response messages written go out of the budget. Each binary message
+/// queued holds one frame or more. In v2 the frames of a burst go out in as
+/// few WebSocket messages as [`grpc_ws::MAX_BATCH_BYTES`] allows: whatever is
+/// queued when the writer wakes, never waiting for more (and what comes alone
+/// goes as it is, uncopied). In v1 each frame is a WebSocket message.
 async fn write_out(
     mut sink: SplitSink<WebSocket, Message>,
     mut queued: mpsc::Receiver<Message>,
@@ -440,28 +520,46 @@ async fn write_out(
         let mut burst = 0;
         let mut next = Some(first);
         while let Some(message) = next.take() {
-            if let Message::Binary(frame) = &message {
-                burst += frame.len();
-                if revision == Revision::V2 {
-                    if !batch.has_room_for(frame.len()) && !feed(&mut sink, &mut batch).await {
-                        return;
-                    }
-                    batch.push(frame);
-                    next = queued.try_recv().ok();
-                    continue;
+            next = queued.try_recv().ok();
+            let Message::Binary(frames) = message else {
+                // A Close: what is gathered goes first.
+                if !feed(&mut sink, &mut batch).await || sink.feed(message).await.is_err() {
+                    return;
                 }
-            }
-            // A Close, or any frame in v1: what is gathered goes first.
-            if !feed(&mut sink, &mut batch).await || sink.feed(message).await.is_err() {
+                continue;
+            };
+            burst += frames.len();
+            let fed = match revision {
+                Revision::V1 => feed_one_by_one(&mut sink, frames).await,
+                Revision::V2 if batch.is_empty() && !matches!(next, Some(Message::Binary(_))) => {
+                    sink.feed(Message::Binary(frames)).await.is_ok()
+                }
+                Revision::V2 => {
+                    let room = batch.has_room_for(frames.len()) || feed(&mut sink, &mut batch).await;
+                    batch.push(&frames);
+                    room
+                }
+            };
+            if !fed {
                 return;
             }
-            next = queued.try_recv().ok();
         }
         if !feed(&mut sink, &mut batch).await || sink.flush().await.is_err() {
             return;
         }
         lock_output(&output).written(burst);
     }
+}
+
+/// Queues each frame of `frames` as a WebSocket message of its own (v1); false if the socket is gone.
+async fn feed_one_by_one(sink: &mut SplitSink<WebSocket, Message>, frames: Bytes) -> bool {
+    for frame in grpc_ws::frames_of(Revision::V2, frames) {
+        let Ok(frame) = frame else { return false };
+        if sink.feed(Message::Binary(frame)).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Queues the batch, if it holds anything, as one WebSocket message; false if the socket is gone.
