@@ -410,6 +410,21 @@ async fn in_v2_a_client_may_send_a_whole_call_in_one_message() {
     assert_eq!(shipped, [vec!["102", "104"], vec!["103"], vec!["105"]]);
 }
 
+/// grpc-ws carries no compression: a client that says it accepts gzip, on a
+/// server that compresses for such clients, gets its answer plain.
+#[tokio::test]
+async fn answers_over_websocket_are_never_compressed() {
+    let server = common::spawn_with(Config { compress_responses: true, ..Config::default() }).await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[("grpc-accept-encoding", "gzip")]).await;
+    for id in ["102", "103", "104"] {
+        call.send(&id.to_string()).await;
+    }
+    call.half_close().await;
+    let answer = call.answer().await;
+    assert_eq!(answer.status(), Some("0"), "{}", answer.message());
+    assert_eq!(answer.decode::<CombinedShipment>().len(), 2, "two destinations");
+}
+
 /// The server takes the frames of one WebSocket message together, but counts
 /// each against the client's credit: 64 ids in one message are taken (and
 /// each, unknown, rejected), a 65th in the same message is one more than granted.

@@ -468,6 +468,13 @@ where
                     // The messages ready go on together, as many as the window allows.
                     loop {
                         let whole = grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, u32::MAX).1;
+                        let declared = data.get(1..5).map(|len| u32::from_be_bytes([len[0], len[1], len[2], len[3]]));
+                        if whole == 0 && declared.is_some_and(|len| data.len() - 5 >= len as usize) {
+                            // Whole, but not a plain message: compressed, which grpc-ws cannot carry.
+                            let status = Status::internal("grpc-ws: the call's answer was compressed");
+                            let _ = out.send(headers_message(&trailers_of(&status))).await;
+                            return;
+                        }
                         if whole == 0 {
                             break;
                         }
@@ -567,13 +574,23 @@ async fn feed(sink: &mut SplitSink<WebSocket, Message>, batch: &mut Batch) -> bo
     batch.is_empty() || sink.feed(Message::Binary(batch.take().into())).await.is_ok()
 }
 
-/// The native request headers of a call with this metadata.
+/// The native request headers of a call with this metadata. grpc-ws frames
+/// are never compressed, so what a client says of compression is dropped
+/// too: the call's answer must not be compressed for it.
 fn call_headers(metadata: HeaderMap) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for (name, value) in &metadata {
         let transport = matches!(
             name.as_str(),
-            "content-type" | "te" | "host" | "connection" | "upgrade" | "content-length" | "transfer-encoding"
+            "content-type"
+                | "te"
+                | "host"
+                | "connection"
+                | "upgrade"
+                | "content-length"
+                | "transfer-encoding"
+                | "grpc-encoding"
+                | "grpc-accept-encoding"
         );
         if !transport {
             headers.append(name.clone(), value.clone());
@@ -626,9 +643,11 @@ mod tests {
         metadata.insert("authorization", HeaderValue::from_static("Bearer t"));
         metadata.insert("content-type", HeaderValue::from_static("text/plain"));
         metadata.insert("host", HeaderValue::from_static("elsewhere"));
+        metadata.insert("grpc-accept-encoding", HeaderValue::from_static("gzip"));
         let headers = call_headers(metadata);
         assert_eq!(headers["authorization"], "Bearer t");
         assert_eq!(headers["content-type"], "application/grpc");
         assert!(!headers.contains_key("host"));
+        assert!(!headers.contains_key("grpc-accept-encoding"), "grpc-ws frames are never compressed");
     }
 }
