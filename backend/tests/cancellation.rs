@@ -7,16 +7,11 @@ mod common;
 
 use bytes::Bytes;
 use common::TestServer;
-use http::Request;
 use ordermgt_proto::Order;
 use prost::Message;
 
 fn frame(message: &impl Message) -> Bytes {
-    let payload = message.encode_to_vec();
-    let mut framed = vec![0];
-    framed.extend_from_slice(&u32::try_from(payload.len()).expect("small").to_be_bytes());
-    framed.extend_from_slice(&payload);
-    framed.into()
+    grpc_ws::grpc_frame(&message.encode_to_vec())
 }
 
 /// Opens `path` on a raw HTTP/2 connection, sends `messages` without ending
@@ -25,12 +20,8 @@ async fn send_then_cancel(server: &TestServer, path: &str, messages: Vec<Bytes>)
     let tcp = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
     let (mut client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2");
     tokio::spawn(connection);
-    let request = Request::post(format!("http://{}{path}", server.addr))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .expect("request");
-    let (_answer, mut stream) = client.send_request(request, false).expect("open the stream");
+    let (_answer, mut stream) =
+        client.send_request(common::grpc_request(server.addr, path), false).expect("open the stream");
     for message in messages {
         stream.reserve_capacity(message.len());
         stream.send_data(message, false).expect("send");

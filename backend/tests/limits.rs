@@ -127,7 +127,9 @@ async fn a_connection_with_a_call_open_is_not_idle() {
     let (mut client, mut connection) = h2::client::handshake(tcp).await.expect("HTTP/2");
     let mut ping_pong = connection.ping_pong().expect("pings");
     let connection = tokio::spawn(connection);
-    let (shipments, mut ids) = client.send_request(grpc_post(server.addr, "processOrders"), false).expect("open");
+    let (shipments, mut ids) = client
+        .send_request(common::grpc_request(server.addr, "/ecommerce.OrderManagement/processOrders"), false)
+        .expect("open");
     server.wait_for_open_streams(1).await;
 
     // Two connections opened after the call began, one after the other, are
@@ -142,7 +144,7 @@ async fn a_connection_with_a_call_open_is_not_idle() {
 
     // It takes new calls (a server that had begun to close it would refuse them)...
     let (answer, mut request) = client
-        .send_request(grpc_post(server.addr, "getOrder"), false)
+        .send_request(common::grpc_request(server.addr, "/ecommerce.OrderManagement/getOrder"), false)
         .expect("the server takes a new call on the connection");
     request.send_data(grpc_message("102"), true).expect("send");
     let order: ordermgt_proto::Order = read_message(answer).await;
@@ -163,20 +165,7 @@ async fn read_message<M: prost::Message + Default>(answer: h2::client::ResponseF
     M::decode(&framed[5..]).expect("one whole message")
 }
 
-/// A gRPC call of `method` on the book's service, its messages to follow.
-fn grpc_post(addr: std::net::SocketAddr, method: &str) -> http::Request<()> {
-    http::Request::post(format!("http://{addr}/ecommerce.OrderManagement/{method}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .expect("request")
-}
-
 /// `id` as one length-prefixed gRPC message.
 fn grpc_message(id: &str) -> bytes::Bytes {
-    let payload = prost::Message::encode_to_vec(&id.to_string());
-    let mut framed = vec![0];
-    framed.extend_from_slice(&u32::try_from(payload.len()).expect("small").to_be_bytes());
-    framed.extend_from_slice(&payload);
-    framed.into()
+    grpc_ws::grpc_frame(&prost::Message::encode_to_vec(&id.to_string()))
 }

@@ -198,8 +198,12 @@ async fn a_client_that_stops_reading_is_held_back_not_buffered() {
     // faster than they came would never get there; one that did so more slowly
     // is caught by memory_bound.rs, whose unread streams would grow without end.)
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while server.metric_value("ordermgt_held_bytes") < (WINDOW / 2) as f64 {
-        let (held, taken) = (server.metric_value("ordermgt_held_bytes"), produced.load(Ordering::Relaxed));
+    loop {
+        let held = server.metric_value("ordermgt_held_bytes");
+        if held >= (WINDOW / 2) as f64 {
+            break;
+        }
+        let taken = produced.load(Ordering::Relaxed);
         assert!(
             tokio::time::Instant::now() < deadline,
             "the server held {held} bytes unread, not half a window, after the client sent {taken} ids"

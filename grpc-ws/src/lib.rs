@@ -198,20 +198,23 @@ impl Frames {
 /// whole (and `max_count` is not 0).
 pub fn leading_messages(bytes: &[u8], max_bytes: usize, max_count: u32) -> (usize, u32) {
     let (mut len, mut count) = (0, 0);
-    while count < max_count
-        && let Some(prefix) = bytes.get(len..len + PREFIX)
-    {
-        if prefix[0] != MESSAGE {
-            break;
-        }
-        let frame = PREFIX + u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
-        if bytes.len() - len < frame || (count > 0 && len + frame > max_bytes) {
+    while count < max_count && bytes.get(len) == Some(&MESSAGE) {
+        let Some(frame) = whole_frame_len(&bytes[len..]) else { break };
+        if count > 0 && len + frame > max_bytes {
             break;
         }
         len += frame;
         count += 1;
     }
     (len, count)
+}
+
+/// The length of the first frame (or gRPC length-prefixed message) in
+/// `bytes`, prefix included, if `bytes` holds it whole.
+pub fn whole_frame_len(bytes: &[u8]) -> Option<usize> {
+    let prefix = bytes.get(..PREFIX)?;
+    let len = PREFIX + u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    (bytes.len() >= len).then_some(len)
 }
 
 /// Encoded frames gathered into one WebSocket message (v2): a sender pushes
@@ -251,11 +254,8 @@ impl Batch {
 /// Splits `buffer`, the start of a gRPC body, at the end of its first
 /// complete length-prefixed message; `None` until one is complete.
 pub fn take_grpc_frame(buffer: &mut BytesMut) -> Option<Bytes> {
-    if buffer.len() < PREFIX {
-        return None;
-    }
-    let length = u32::from_be_bytes([buffer[1], buffer[2], buffer[3], buffer[4]]) as usize;
-    (buffer.len() >= PREFIX + length).then(|| buffer.split_to(PREFIX + length).freeze())
+    let len = whole_frame_len(buffer)?;
+    Some(buffer.split_to(len).freeze())
 }
 
 /// `payload` with its 5-byte prefix: what a gRPC body carries for one message.

@@ -195,6 +195,16 @@ pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
     sample(&text, name).unwrap_or_else(|| panic!("no {name} in\n{text}"))
 }
 
+/// A native gRPC request for `path` (`/package.Service/Method`) on a raw
+/// HTTP/2 connection, its messages to follow as DATA.
+pub fn grpc_request(addr: SocketAddr, path: &str) -> http::Request<()> {
+    http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request")
+}
+
 /// The value of `series` (a metric's name and any labels) in an exposition of `/metrics`.
 pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok())

@@ -467,24 +467,23 @@ where
                     }
                     // The messages ready go on together, as many as the window allows.
                     loop {
-                        let whole = grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, u32::MAX).1;
-                        let declared = data.get(1..5).map(|len| u32::from_be_bytes([len[0], len[1], len[2], len[3]]));
-                        if whole == 0 && declared.is_some_and(|len| data.len() - 5 >= len as usize) {
-                            // Whole, but not a plain message: compressed, which grpc-ws cannot carry.
-                            let status = Status::internal("grpc-ws: the call's answer was compressed");
-                            let _ = out.send(headers_message(&trailers_of(&status))).await;
-                            return;
-                        }
-                        if whole == 0 {
+                        if grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, 1).1 == 0 {
+                            if grpc_ws::whole_frame_len(&data).is_some() {
+                                // Whole, but not a plain message: compressed, which grpc-ws cannot carry.
+                                let status = Status::internal("grpc-ws: the call's answer was compressed");
+                                let _ = out.send(headers_message(&trailers_of(&status))).await;
+                                return;
+                            }
                             break;
                         }
                         let Ok(permit) = window.acquire().await else { return };
                         permit.forget();
-                        let more = u32::try_from(window.available_permits()).unwrap_or(u32::MAX).min(whole - 1);
-                        if let Ok(permits) = window.try_acquire_many(more) {
+                        let more = u32::try_from(window.available_permits()).unwrap_or(u32::MAX);
+                        let (len, count) =
+                            grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, more.saturating_add(1));
+                        if let Ok(permits) = window.try_acquire_many(count - 1) {
                             permits.forget();
                         }
-                        let (len, _) = grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, 1 + more);
                         let messages = data.split_to(len);
                         let queued = lock_output(output).queue(messages.len());
                         if let Err(spent) = queued {
