@@ -10,7 +10,7 @@ use std::future::poll_fn;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use h2::client::SendRequest;
 use h2::{RecvStream, SendStream};
-use http::{Method, Request};
+use http::{HeaderValue, Method, Request, Uri, header};
 use prost::Message;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -55,25 +55,34 @@ impl Connection {
         self.ended.borrow().clone().and_then(Result::err)
     }
 
+    /// The address of `path` (`/package.Service/method`) on this connection's server.
+    pub(crate) fn target(&self, path: &str) -> Result<Uri, String> {
+        format!("http://{}{path}", self.authority).parse().map_err(|error| format!("{path}: {error}"))
+    }
+
     /// Opens a call to `path` (`/package.Service/method`).
     pub(crate) async fn call(&self, path: &str) -> Result<Call, String> {
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("http://{}{path}", self.authority))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .map_err(|error| error.to_string())?;
+        self.call_to(self.target(path)?).await
+    }
+
+    /// Opens a call to `target` (see [`Connection::target`]).
+    pub(crate) async fn call_to(&self, target: Uri) -> Result<Call, String> {
+        // The header names and values are the ones every call sends, made once.
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = target;
+        let headers = request.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
         let mut send = self.send.clone().ready().await.map_err(|error| self.explain(error))?;
         let (response, requests) = send.send_request(request, false).map_err(|error| self.explain(error))?;
         Ok(Call { requests: Requests(requests), responses: Answer(response) })
     }
 
-    /// A unary call: `request` in one DATA frame that ends the stream, and the
-    /// one response message.
-    pub(crate) async fn unary<Q: Message, R: Message + Default>(&self, path: &str, request: &Q) -> Result<R, String> {
-        let mut call = self.call(path).await?;
-        let frame = encode(request);
+    /// A unary call to `target`: `frame` (a request message, [`encode`]d) in
+    /// one DATA frame that ends the stream, and the one response message.
+    pub(crate) async fn unary<R: Message + Default>(&self, target: Uri, frame: Bytes) -> Result<R, String> {
+        let mut call = self.call_to(target).await?;
         call.requests.0.reserve_capacity(frame.len());
         while call.requests.0.capacity() < frame.len() {
             match poll_fn(|cx| call.requests.0.poll_capacity(cx)).await {

@@ -18,6 +18,12 @@ use clap::{Parser, ValueEnum};
 use report::Row;
 use scenarios::{bidi, frames, h2load, idle, search, unary, websocket};
 
+/// jemalloc, as the server has: the client allocates for every call it makes,
+/// and on a machine it shares with the server, what it spends is taken from the
+/// server it measures (glibc's malloc and free were a fifteenth of its time in `unary`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A load generator for ecommerce.OrderManagement: needs nothing of the server but the book's proto.
 #[derive(Debug, Parser)]
 #[command(name = "ordermgt-bench", version, about, long_about = None)]

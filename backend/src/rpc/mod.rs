@@ -8,4 +8,5 @@ pub(crate) mod methods;
 pub(crate) mod reflection;
 pub(crate) mod service;
 pub(crate) mod sessions;
+pub(crate) mod unary_lane;
 pub(crate) mod web_service;

@@ -58,13 +58,18 @@ async fn run_here(server: &str, ids: &[String], case: Case, call: Call) -> Resul
     let tasks: Vec<_> = (0..case.concurrency)
         .map(|worker| {
             let connection = connections[worker % connections.len()].clone();
-            let id = id.clone();
+            // What each call sends, made once: its address and its (unchanging) request.
+            let targets = (connection.target(GET_ORDER), connection.target(ADD_ORDER));
+            let get = crate::framed::encode(&id);
             tokio::spawn(async move {
+                let (get_order, add_order) = (targets.0?, targets.1?);
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let started = Instant::now();
                     match call {
-                        Call::Get => connection.unary::<_, ordermgt_proto::Order>(GET_ORDER, &id).await.map(drop)?,
+                        Call::Get => {
+                            connection.unary::<ordermgt_proto::Order>(get_order.clone(), get.clone()).await.map(drop)?
+                        }
                         Call::Add => {
                             let order = ordermgt_proto::Order {
                                 id: format!("bench-add-{run_tag}-{worker}-{}", latencies.len()),
@@ -73,7 +78,8 @@ async fn run_here(server: &str, ids: &[String], case: Case, call: Call) -> Resul
                                 price: 1.0,
                                 destination: "Benchmark City".into(),
                             };
-                            connection.unary::<_, String>(ADD_ORDER, &order).await.map(drop)?
+                            let frame = crate::framed::encode(&order);
+                            connection.unary::<String>(add_order.clone(), frame).await.map(drop)?
                         }
                     }
                     latencies.push(started.elapsed());

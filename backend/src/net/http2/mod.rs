@@ -35,11 +35,12 @@ use h2::server::SendResponse;
 use h2::{Ping, Reason};
 use http::Request;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tower::ServiceExt;
+use tower::Service;
 
 use crate::budget::Budget;
 use crate::metrics::Metrics;
 use crate::net::connection::{Activity, Shared};
+use crate::web::app::Front;
 use crate::web::calls::PeerName;
 
 /// Flow-control windows: what a client may send ahead of the server's reading.
@@ -98,6 +99,9 @@ where
         Err(error) => return report(&shared.metrics, peer, &error),
     };
     let mut calls = FuturesUnordered::new();
+    // One router a connection, not one a call: each clone touches the
+    // reference counts the server's threads share.
+    let mut router = shared.router.clone();
     let peer_name = PeerName::of(peer);
     let mut pings = connection.ping_pong();
     let mut ping_due = tokio::time::Instant::now() + settings.keepalive_interval;
@@ -110,7 +114,7 @@ where
             ended = poll_fn(|cx| drive(&mut connection, &mut calls, cx, |request, respond| {
                 // Boxed where it is made: a call's state is about 2 KiB, and
                 // FuturesUnordered would otherwise copy it whole on the way in.
-                let call = Box::pin(serve_stream(shared, request, respond, (peer, peer_name.clone()), &budget));
+                let call = Box::pin(serve_stream(shared, &mut router, request, respond, (peer, peer_name.clone()), &budget));
                 let busy = activity.begin();
                 async move {
                     call.await;
@@ -196,31 +200,48 @@ where
     }
 }
 
-/// One request: the router's answer sent back while the request's DATA is
-/// drained from h2.
-async fn serve_stream(
-    shared: &Shared,
+/// One request: handed to `router` at once, and its answer sent back while
+/// the request's DATA is drained from h2.
+fn serve_stream<'a>(
+    shared: &'a Shared,
+    router: &mut Front,
     request: Request<h2::RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    respond: SendResponse<Bytes>,
     (peer, peer_name): (SocketAddr, PeerName),
+    budget: &'a Budget,
+) -> impl Future<Output = ()> + Send + use<'a> {
+    let routed = shared.open_calls.open().map(|open| {
+        let (mut parts, recv) = request.into_parts();
+        parts.extensions.insert(ConnectInfo(peer));
+        parts.extensions.insert(peer_name);
+        parts.extensions.insert(budget.clone());
+        let (body, drain) = request_body::split(recv, budget);
+        // The front door is always ready (it says so): no need to ask.
+        (open, router.call(Request::from_parts(parts, body)), drain)
+    });
+    async move {
+        match routed {
+            Some((_open, routed, drain)) => answer(shared, routed, drain, respond, peer, budget).await,
+            None => refuse(shared, respond, peer, budget).await,
+        }
+    }
+}
+
+/// Sends the answer `routed` makes, while `drain` moves the request's DATA out of h2.
+async fn answer(
+    shared: &Shared,
+    routed: <Front as tower::Service<Request<request_body::RequestBody>>>::Future,
+    drain: request_body::Drain,
+    mut respond: SendResponse<Bytes>,
+    peer: SocketAddr,
     budget: &Budget,
 ) {
-    let router = shared.router.clone();
-    let Some(_open) = shared.open_calls.open() else {
-        return refuse(shared, respond, peer, budget).await;
-    };
-    let (mut parts, recv) = request.into_parts();
-    parts.extensions.insert(ConnectInfo(peer));
-    parts.extensions.insert(peer_name);
-    parts.extensions.insert(budget.clone());
-    let (body, drain) = request_body::split(recv, budget);
-    let request = Request::from_parts(parts, body);
     let mut drain = std::pin::pin!(drain);
     let mut drained = false;
     // Until the answer begins, a client's reset drops the call at once, before
     // it can read the end of its request as a half-close (see
     // `request_body::stream_failed`); the call is counted Canceled.
-    let mut routed = std::pin::pin!(router.oneshot(request));
+    let mut routed = std::pin::pin!(routed);
     let response = loop {
         tokio::select! {
             biased;
