@@ -295,7 +295,6 @@ mod tests {
 
     use http_body_util::{BodyExt, StreamBody};
     use ordermgt_proto::order_management_server::OrderManagementServer;
-    use tonic::codec::CompressionEncoding;
 
     use super::*;
     use crate::domain::processing::{BatchSize, Processor};
@@ -311,11 +310,7 @@ mod tests {
     }
 
     fn tonic(service: &OrderService, max_message: usize, compress: bool) -> OrderManagementServer<OrderService> {
-        let server = OrderManagementServer::new(service.clone())
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message)
-            .accept_compressed(CompressionEncoding::Gzip);
-        if compress { server.send_compressed(CompressionEncoding::Gzip) } else { server }
+        crate::web::app::tonic_books(service.clone(), max_message, compress)
     }
 
     /// What a client sees of an answer: status, headers, body bytes, trailers.
@@ -405,9 +400,10 @@ mod tests {
         }
     }
 
-    /// tonic fails it with the same trailers, but first sends the bytes it
-    /// had encoded behind a prefix that says 0: a client reads an empty
-    /// message, then garbage. The lane sends no message at all.
+    /// tonic fails it with the same trailers, but its body, read on past
+    /// them, still yields the bytes it had encoded behind a prefix that says
+    /// 0 (a reader that took them would see an empty message, then garbage).
+    /// The lane's body holds no message at all.
     #[tokio::test]
     async fn an_answer_past_the_message_limit_fails_with_no_message_sent() {
         // The request (5 bytes) fits in 32; order 102 (60 bytes) does not.

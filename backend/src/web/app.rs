@@ -129,14 +129,9 @@ impl App {
     }
 
     fn order_management(&self) -> Books {
-        let max_message = self.limits.max_message_bytes;
-        let server = OrderManagementServer::new(self.service.clone())
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message)
-            .accept_compressed(CompressionEncoding::Gzip);
-        // tonic gzips a response only for a client whose grpc-accept-encoding names gzip.
-        let server = if self.compress_responses { server.send_compressed(CompressionEncoding::Gzip) } else { server };
-        UnaryLane::new(server, self.service.clone(), max_message, self.compress_responses)
+        let (max_message, compress) = (self.limits.max_message_bytes, self.compress_responses);
+        let server = tonic_books(self.service.clone(), max_message, compress);
+        UnaryLane::new(server, self.service.clone(), max_message, compress)
     }
 
     fn order_management_web(&self) -> OrderManagementWebServer<OrderWebService> {
@@ -266,6 +261,22 @@ const BOOKS: &str = "/ecommerce.OrderManagement/";
 
 /// The book's service as it is served: tonic's, its plain unary calls answered by the lane.
 type Books = UnaryLane<OrderManagementServer<OrderService>>;
+
+/// tonic's server of the book's service, held to `max_message` bytes both
+/// ways, reading gzipped requests, and gzipping answers for clients that
+/// accept it when told to `compress`.
+pub(crate) fn tonic_books(
+    service: OrderService,
+    max_message: usize,
+    compress: bool,
+) -> OrderManagementServer<OrderService> {
+    let server = OrderManagementServer::new(service)
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message)
+        .accept_compressed(CompressionEncoding::Gzip);
+    // tonic gzips a response only for a client whose grpc-accept-encoding names gzip.
+    if compress { server.send_compressed(CompressionEncoding::Gzip) } else { server }
+}
 
 type BooksFuture = futures::future::Map<
     <CallService<Books> as tower::Service<http::Request<axum::body::Body>>>::Future,
