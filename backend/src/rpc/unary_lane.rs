@@ -152,9 +152,10 @@ where
 impl<S> UnaryLane<S> {
     /// The message `data` holds, if it holds exactly one, uncompressed and within the limit.
     fn lone_message(&self, data: &Bytes) -> Option<Bytes> {
-        let [0, a, b, c, d] = *data.get(..5)? else { return None };
-        let declared = u32::from_be_bytes([a, b, c, d]) as usize;
-        (declared == data.len() - 5 && declared <= self.max_message).then(|| data.slice(5..))
+        // One plain message, whole, and nothing after it (a second is counted, not read).
+        let lone = grpc_ws::leading_messages(data, usize::MAX, 2) == (data.len(), 1);
+        // Past its 5-byte prefix: the message itself.
+        (lone && data.len() - 5 <= self.max_message).then(|| data.slice(5..))
     }
 }
 

@@ -58,17 +58,20 @@ async fn run_here(server: &str, ids: &[String], case: Case, call: Call) -> Resul
     let tasks: Vec<_> = (0..case.concurrency)
         .map(|worker| {
             let connection = connections[worker % connections.len()].clone();
-            // What each call sends, made once: its address and its (unchanging) request.
-            let targets = (connection.target(GET_ORDER), connection.target(ADD_ORDER));
+            // What each call sends, made once: its address and (for getOrder) its request.
+            let target = connection.target(match call {
+                Call::Get => GET_ORDER,
+                Call::Add => ADD_ORDER,
+            });
             let get = crate::framed::encode(&id);
             tokio::spawn(async move {
-                let (get_order, add_order) = (targets.0?, targets.1?);
+                let target = target?;
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let started = Instant::now();
                     match call {
                         Call::Get => {
-                            connection.unary::<ordermgt_proto::Order>(get_order.clone(), get.clone()).await.map(drop)?
+                            connection.unary::<ordermgt_proto::Order>(target.clone(), get.clone()).await.map(drop)?
                         }
                         Call::Add => {
                             let order = ordermgt_proto::Order {
@@ -79,7 +82,7 @@ async fn run_here(server: &str, ids: &[String], case: Case, call: Call) -> Resul
                                 destination: "Benchmark City".into(),
                             };
                             let frame = crate::framed::encode(&order);
-                            connection.unary::<String>(add_order.clone(), frame).await.map(drop)?
+                            connection.unary::<String>(target.clone(), frame).await.map(drop)?
                         }
                     }
                     latencies.push(started.elapsed());
