@@ -64,7 +64,8 @@ sqlite_url=$url sqlite_pid=$pid
 start_ours ours-memory --database-url memory:
 memory_url=$url memory_pid=$pid
 
-servers=(--server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url")
+servers=(--server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url"
+    --server-pid "ours-sqlite=$sqlite_pid" --server-pid "ours-memory=$memory_pid")
 seed=${ORDERMGT_SEED_GO:-../shared/peers/seed-go}
 go_addr=127.0.0.1:50061
 if [[ -x $seed/build.sh ]]; then
@@ -77,12 +78,13 @@ if [[ -x $seed/build.sh ]]; then
         exit 1
     fi
     "$out/seed/seed-server" >"$out/go.log" 2>&1 &
-    pids+=($!)
+    go_pid=$!
+    pids+=("$go_pid")
     for _ in $(seq 1 100); do
         (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null && break
         sleep 0.05
     done
-    servers+=(--server "go=http://$go_addr" --baseline go)
+    servers+=(--server "go=http://$go_addr" --server-pid "go=$go_pid" --baseline go)
 else
     echo "==> bench: no Go server to compare with ($seed/build.sh not found; ORDERMGT_SEED_GO names it)" >&2
 fi

@@ -6,15 +6,29 @@ use serde::Serialize;
 
 use crate::report::{self, Row, human};
 
+/// The figure of what a call costs the server, measured when its process id is given.
+pub(crate) const SERVER_CPU: &str = "server CPU per call";
+
 /// One case, compared across the servers.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Comparison {
     pub(crate) scenario: &'static str,
     pub(crate) case: String,
-    /// The headline figure: ids/s, calls/s or orders/s (more is better).
+    /// The headline figure (ids/s, calls/s or orders/s), or the server's CPU per call.
     pub(crate) figure: &'static str,
-    /// Per server: its median, and its ratio to the baseline's median.
+    pub(crate) better: Better,
+    /// Per server: its median, and how many times better than the baseline's median it is.
     pub(crate) servers: Vec<Compared>,
+}
+
+/// Which way a figure improves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Better {
+    /// A rate: the ratio is the server's over the baseline's.
+    More,
+    /// A cost: the ratio is the baseline's over the server's.
+    Less,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,7 +49,15 @@ fn headline(scenario: &str) -> Option<&'static str> {
     }
 }
 
-/// The comparisons of `rows`: none unless they come from more than one server.
+/// The figures a scenario is compared by: its headline, then the server's
+/// CPU per call where the scenario measures it.
+fn compared_by(scenario: &str) -> impl Iterator<Item = (&'static str, Better)> {
+    let cost = matches!(scenario, "unary" | "add" | "h2load").then_some((SERVER_CPU, Better::Less));
+    headline(scenario).map(|figure| (figure, Better::More)).into_iter().chain(cost)
+}
+
+/// The comparisons of `rows`: none unless they come from more than one
+/// server. A figure is compared only where every server has it.
 pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comparison> {
     let mut servers: Vec<&str> = Vec::new();
     for row in rows {
@@ -48,31 +70,34 @@ pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comp
     }
     let mut out: Vec<Comparison> = Vec::new();
     for row in rows {
-        let Some(figure) = headline(row.scenario) else { continue };
-        if out.iter().any(|seen| seen.scenario == row.scenario && seen.case == row.case) {
-            continue;
+        for (figure, better) in compared_by(row.scenario) {
+            if out.iter().any(|seen| seen.scenario == row.scenario && seen.case == row.case && seen.figure == figure) {
+                continue;
+            }
+            let rounds_on = |server: &str| -> Vec<f64> {
+                rows.iter()
+                    .filter(|other| other.scenario == row.scenario && other.case == row.case && other.server == server)
+                    .filter_map(|other| other.figure(figure))
+                    .collect()
+            };
+            if servers.iter().any(|server| rounds_on(server).is_empty()) {
+                continue;
+            }
+            let median_on = |server: &str| report::median_of(&mut rounds_on(server));
+            let base = baseline.map(median_on).filter(|base| *base > 0.0);
+            let ratio = |median: f64| match better {
+                Better::More => base.map(|base| median / base),
+                Better::Less => base.filter(|_| median > 0.0).map(|base| base / median),
+            };
+            let servers = servers
+                .iter()
+                .map(|&server| {
+                    let median = median_on(server);
+                    Compared { server: server.to_string(), median, rounds: rounds_on(server), ratio: ratio(median) }
+                })
+                .collect();
+            out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, better, servers });
         }
-        let rounds_on = |server: &str| -> Vec<f64> {
-            rows.iter()
-                .filter(|other| other.scenario == row.scenario && other.case == row.case && other.server == server)
-                .filter_map(|other| other.figure(figure))
-                .collect()
-        };
-        let median_on = |server: &str| report::median_of(&mut rounds_on(server));
-        let base = baseline.map(median_on).filter(|base| *base > 0.0);
-        let servers = servers
-            .iter()
-            .map(|&server| {
-                let median = median_on(server);
-                Compared {
-                    server: server.to_string(),
-                    median,
-                    rounds: rounds_on(server),
-                    ratio: base.map(|base| median / base),
-                }
-            })
-            .collect();
-        out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, servers });
     }
     out
 }
@@ -133,7 +158,11 @@ pub(crate) fn markdown(comparisons: &[Comparison], baseline: &str, target: f64) 
     out.push_str(&"---|".repeat(names.len() + if baseline.is_empty() { 0 } else { others.len() }));
     out.push('\n');
     for comparison in comparisons {
-        out.push_str(&format!("| {} | {} | {} |", comparison.scenario, comparison.case, comparison.figure));
+        let figure = match comparison.better {
+            Better::More => comparison.figure.to_string(),
+            Better::Less => format!("{}, µs (less is better: the ratio is {baseline}'s over this)", comparison.figure),
+        };
+        out.push_str(&format!("| {} | {} | {figure} |", comparison.scenario, comparison.case));
         for compared in &comparison.servers {
             out.push_str(&format!(" {} |", human(compared.median)));
         }
@@ -183,6 +212,27 @@ mod tests {
         assert_eq!((ours.median, ours.ratio), (200.0, Some(2.0)));
         let table = markdown(&compared, "go", 1.5);
         assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ |"), "{table}");
+    }
+
+    #[test]
+    fn the_servers_cpu_per_call_is_compared_where_every_server_has_it_less_being_better() {
+        let timed = |server: &str, round, rate, cpu| run("unary", server, round, rate).with(SERVER_CPU, cpu, "µs");
+        let rows = [timed("ours", 1, 300.0, 10.0), timed("go", 1, 200.0, 30.0), timed("ours", 2, 300.0, 20.0)];
+        let compared = of(&rows, Some("go"), 1.5);
+        let cost = compared.iter().find(|comparison| comparison.figure == SERVER_CPU).expect("a CPU comparison");
+        assert_eq!(cost.better, Better::Less);
+        let ours = &cost.servers[0];
+        assert_eq!((ours.median, ours.ratio), (15.0, Some(2.0)), "go's 30 µs over ours' median of 15");
+        let table = markdown(&compared, "go", 1.5);
+        assert!(
+            table.contains(
+                "| server CPU per call, µs (less is better: the ratio is go's over this) | 15 | 30 | 2.00× ✓ |"
+            ),
+            "{table}"
+        );
+
+        let without = [timed("ours", 1, 300.0, 10.0), run("unary", "go", 1, 200.0)];
+        assert!(of(&without, Some("go"), 1.5).iter().all(|comparison| comparison.figure != SERVER_CPU));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod compare;
 mod connect;
 mod framed;
+mod process;
 mod report;
 mod scenarios;
 
@@ -278,11 +279,15 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
             let connections = args.connections.unwrap_or(4);
             let duration = Duration::from_secs_f64(args.seconds);
             let case = unary::Case { concurrency: args.concurrency, connections, duration };
-            vec![unary::run(url, ids, case, call).await?]
+            let cpu = CpuClock::start(server.pid)?;
+            let row = unary::run(url, ids, case, call).await?;
+            vec![cpu.charge(row, "calls")?]
         }
         Job::H2load => {
             let id = ids.first().ok_or("h2load needs at least one known order")?;
-            vec![h2load::run(url, id, h2load::Case { calls: args.h2load_calls })?]
+            let cpu = CpuClock::start(server.pid)?;
+            let row = h2load::run(url, id, h2load::Case { calls: args.h2load_calls })?;
+            vec![cpu.charge(row, "succeeded")?]
         }
         Job::Search => {
             let clients = connect::clients(url, 4).await?;
@@ -296,4 +301,24 @@ async fn run_job(args: &Args, server: &Server, ids: &[String], job: Job) -> Resu
             vec![idle::run(&clients, case).await?]
         }
     })
+}
+
+/// The server's CPU time around a case, when its process id is known.
+struct CpuClock {
+    at_start: Option<(u32, Duration)>,
+}
+
+impl CpuClock {
+    fn start(pid: Option<u32>) -> Result<Self, String> {
+        Ok(Self { at_start: pid.map(|pid| process::cpu_time(pid).map(|used| (pid, used))).transpose()? })
+    }
+
+    /// `row` with what the server spent on each of its calls (its figure
+    /// named `calls`): the figure to set beside calls/s, which on a machine
+    /// the client shares also moves with what the client leaves the server.
+    fn charge(self, row: Row, calls: &str) -> Result<Row, String> {
+        let (Some((pid, before)), Some(calls)) = (self.at_start, row.figure(calls)) else { return Ok(row) };
+        let spent = process::cpu_time(pid)?.saturating_sub(before);
+        Ok(row.with(compare::SERVER_CPU, spent.as_secs_f64() * 1e6 / calls.max(1.0), "µs"))
+    }
 }

@@ -91,6 +91,9 @@ async fn each_scenario_reports_sane_figures_and_right_totals() {
     }
     assert!(figure(&rows, "unary", "concurrency=32", "calls") > 0.0);
     assert!(figure(&rows, "unary", "concurrency=32", "calls/s") > 0.0);
+    // The server is this process (--server-pid): what it spent per call is read from /proc.
+    let cpu = figure(&rows, "unary", "concurrency=32", "server CPU per call");
+    assert!(cpu > 0.0 && cpu.is_finite(), "server CPU per call: {cpu} µs");
     assert!(figure(&rows, "add", "addOrder concurrency=32", "calls") > 0.0, "each add a new order, none refused");
     for transport in ["native", "gRPC-Web"] {
         assert_eq!(figure(&rows, "search", transport, "orders streamed"), 300.0, "{transport}");

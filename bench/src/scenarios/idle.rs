@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::connect::{Client, spread};
+use crate::process::resident_kib;
 use crate::report::Row;
 
 #[derive(Debug, Clone, Copy)]
@@ -69,15 +70,4 @@ pub(crate) async fn resident_cost<T>(
         );
     }
     Ok(row)
-}
-
-/// `VmRSS` of a process, from `/proc/PID/status`.
-fn resident_kib(pid: u32) -> Result<u64, String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .map_err(|error| format!("/proc/{pid}/status: {error}"))?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| format!("no VmRSS in /proc/{pid}/status"))
 }
