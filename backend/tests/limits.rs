@@ -169,3 +169,72 @@ async fn read_message<M: prost::Message + Default>(answer: h2::client::ResponseF
 fn grpc_message(id: &str) -> bytes::Bytes {
     grpc_ws::grpc_frame(&prost::Message::encode_to_vec(&id.to_string()))
 }
+
+/// A server held to 1,024-byte messages over a store with orders of 3 KB
+/// (stored under a higher limit): `a0`, `c9` and `e5` small, `big1` past the
+/// limit, and `m1` to `m3` small but too large together in one shipment.
+async fn spawn_with_an_order_past_the_limit() -> common::TestServer {
+    let order = |id: &str, description_bytes: usize, destination: &str| backend::order::Order {
+        id: id.into(),
+        items: vec!["zz item".into()],
+        description: "x".repeat(description_bytes),
+        price: 1.0,
+        destination: destination.into(),
+    };
+    let orders = vec![
+        order("a0", 0, "A"),
+        order("big1", 3000, "A"),
+        order("c9", 0, "A"),
+        order("e5", 0, "A"),
+        order("m1", 400, "M"),
+        order("m2", 400, "M"),
+        order("m3", 400, "M"),
+    ];
+    let config = Config { limits: Limits { max_message_bytes: 1024, ..Limits::default() }, ..Config::default() };
+    common::spawn_app(backend::App::with_store(
+        &config,
+        std::sync::Arc::new(backend::store::MemoryStore::with_orders(orders)),
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_search_reaching_an_order_past_the_size_limit_sends_the_orders_before_it_then_resource_exhausted() {
+    let server = spawn_with_an_order_past_the_limit().await;
+    let mut client = server.client().await;
+    let mut found = client.search_orders("zz".to_string()).await.expect("search").into_inner();
+    let first = found.message().await.expect("the first order").expect("an order");
+    assert_eq!(first.id, "a0");
+    let refused = found.message().await.expect_err("big1 is past the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert_eq!(
+        refused.message(),
+        "the response message is too large: found 3026 bytes, the limit is: 1024 bytes (--max-message-bytes)"
+    );
+
+    // The same over gRPC-Web, as browsers call it, on HTTP/1.1 and HTTP/2.
+    for http2 in [false, true] {
+        let url = format!("{}/ecommerce.OrderManagement/searchOrders", server.url());
+        let request = common::grpc_web::request(&url, common::grpc_web::Encoding::Binary, &"zz".to_string());
+        let answer = common::grpc_web::send(request, http2).await;
+        let ids: Vec<String> = answer.decode::<Order>().into_iter().map(|order| order.id).collect();
+        assert_eq!(ids, ["a0"], "http2 {http2}");
+        assert_eq!(answer.grpc_status.as_deref(), Some("8"), "http2 {http2}: RESOURCE_EXHAUSTED");
+        assert!(answer.grpc_message.is_some_and(|message| message.contains("--max-message-bytes")), "http2 {http2}");
+    }
+    assert_eq!(client.get_order("c9".to_string()).await.expect("the server serves on").into_inner().id, "c9");
+}
+
+#[tokio::test]
+async fn a_shipment_past_the_size_limit_ends_processing_after_the_shipments_before_it() {
+    let server = spawn_with_an_order_past_the_limit().await;
+    let mut client = server.client().await;
+    // Two batches sent at once: a0, c9, e5 ship to A (small); m1, m2, m3 to M, about 1,300 bytes together.
+    let ids = ["a0", "c9", "e5", "m1", "m2", "m3"].map(String::from);
+    let mut shipments = client.process_orders(tokio_stream::iter(ids)).await.expect("process").into_inner();
+    let first = shipments.message().await.expect("the first shipment").expect("a shipment");
+    assert_eq!(common::summary(&first), common::shipped("A", &["a0", "c9", "e5"]));
+    let refused = shipments.message().await.expect_err("M's shipment is past the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.message().starts_with("the response message is too large: found "), "{}", refused.message());
+}

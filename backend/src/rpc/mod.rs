@@ -4,6 +4,7 @@
 //! catalog of every method served, read from the compiled protos.
 
 pub mod health;
+pub(crate) mod message_limit;
 pub(crate) mod methods;
 pub(crate) mod reflection;
 pub(crate) mod service;

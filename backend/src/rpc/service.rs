@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{StreamExt, TryStreamExt};
 use ordermgt_proto as pb;
 use ordermgt_proto::order_management_server::OrderManagement;
 use tonic::{Request, Response, Status, Streaming};
@@ -12,21 +12,29 @@ use crate::domain::order::Order;
 use crate::domain::processing::{self, Event, Processor, Rejection, Shipment};
 use crate::domain::store::OrderStore;
 use crate::domain::update::UpdateBatch;
+use crate::rpc::message_limit::{self, ResponseStream};
 
 /// `ecommerce.OrderManagement`, backed by an [`OrderStore`].
 #[derive(Debug, Clone)]
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
+    /// The largest message its streams send (`--max-message-bytes`).
+    max_message: usize,
 }
 
 impl OrderService {
     pub fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
-        Self { store, processor }
+        Self { store, processor, max_message: usize::MAX }
+    }
+
+    /// Ends a streamed answer at its first message past `max_message` bytes,
+    /// after sending every one before it (see [`message_limit`]).
+    pub(crate) fn with_max_message(mut self, max_message: usize) -> Self {
+        self.max_message = max_message;
+        self
     }
 }
-
-type ResponseStream<T> = BoxStream<'static, Result<T, Status>>;
 
 #[tonic::async_trait]
 impl OrderManagement for OrderService {
@@ -55,7 +63,8 @@ impl OrderManagement for OrderService {
     async fn search_orders(&self, request: Request<String>) -> Result<Response<Self::searchOrdersStream>, Status> {
         let budget = self.processor.budget().for_call(request.extensions());
         let found = crate::domain::store::search_within(self.store.as_ref(), &request.into_inner(), &budget);
-        Ok(Response::new(found.map_ok(pb::Order::from).map_err(Status::from).boxed()))
+        let orders = found.map_ok(pb::Order::from).map_err(Status::from).boxed();
+        Ok(Response::new(message_limit::held_to(self.max_message, orders)))
     }
 
     async fn update_orders(&self, request: Request<Streaming<pb::Order>>) -> Result<Response<String>, Status> {
@@ -76,7 +85,7 @@ impl OrderManagement for OrderService {
         // The session lives as long as the stream: a client that leaves drops both at once.
         let session = self.processor.session_in(self.processor.budget().for_call(request.extensions()));
         let events = processing::run(session, request.into_inner());
-        Ok(Response::new(events.map_ok(pb::CombinedShipment::from).boxed()))
+        Ok(Response::new(message_limit::held_to(self.max_message, events.map_ok(pb::CombinedShipment::from).boxed())))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 use ordermgt_proto as pb;
 use ordermgt_proto::order_management_web_server::OrderManagementWeb;
 use ordermgt_proto::processing_event::Event as PbEvent;
@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use crate::domain::processing::Processor;
 use crate::domain::store::OrderStore;
 use crate::domain::update::UpdateBatch;
+use crate::rpc::message_limit::{self, ResponseStream};
 use crate::rpc::sessions::{SessionEvent, Sessions};
 
 /// The browser-facing twin of [`crate::rpc::service::OrderService`].
@@ -20,13 +21,22 @@ pub(crate) struct OrderWebService {
     store: Arc<dyn OrderStore>,
     processor: Processor,
     sessions: Sessions,
+    /// The largest message its streams send (`--max-message-bytes`).
+    max_message: usize,
 }
 
 impl OrderWebService {
     /// `processor` is shared with the native service: a session is counted, and ends on
     /// shutdown, exactly as a `processOrders` call is.
     pub(crate) fn new(store: Arc<dyn OrderStore>, processor: Processor) -> Self {
-        Self { store, processor, sessions: Sessions::default() }
+        Self { store, processor, sessions: Sessions::default(), max_message: usize::MAX }
+    }
+
+    /// Ends a session's events at the first past `max_message` bytes, after
+    /// sending every one before it (see [`message_limit`]).
+    pub(crate) fn with_max_message(mut self, max_message: usize) -> Self {
+        self.max_message = max_message;
+        self
     }
 
     /// Lets each processing session hold at most `max_pending_ids` ids unread,
@@ -47,7 +57,7 @@ impl OrderManagementWeb for OrderWebService {
         Ok(Response::new(update.apply(self.store.as_ref()).await?))
     }
 
-    type processOrdersOpenStream = BoxStream<'static, Result<pb::ProcessingEvent, Status>>;
+    type processOrdersOpenStream = ResponseStream<pb::ProcessingEvent>;
 
     async fn process_orders_open(
         &self,
@@ -62,7 +72,7 @@ impl OrderManagementWeb for OrderWebService {
             };
             Ok(pb::ProcessingEvent { event: Some(event) })
         });
-        Ok(Response::new(events.boxed()))
+        Ok(Response::new(message_limit::held_to(self.max_message, events.boxed())))
     }
 
     async fn process_orders_submit(&self, request: Request<pb::SubmitOrderId>) -> Result<Response<()>, Status> {

@@ -78,10 +78,12 @@ impl App {
             Processor::new(Arc::clone(&store), config.batch_size).with_metrics(metrics.clone()).with_budget(budget);
         let (max_pending_ids, max_sessions) =
             (config.limits.max_pending_ids as usize, config.limits.max_sessions as usize);
+        let max_message = config.limits.max_message_bytes;
         Self {
-            service: OrderService::new(Arc::clone(&store), processor.clone()),
+            service: OrderService::new(Arc::clone(&store), processor.clone()).with_max_message(max_message),
             web_service: OrderWebService::new(store, processor.clone())
-                .with_session_limits(max_pending_ids, max_sessions),
+                .with_session_limits(max_pending_ids, max_sessions)
+                .with_max_message(max_message),
             origins: OriginPolicy::new(&config.cors_origins),
             hosts: HostPolicy::new(&config.allowed_hosts),
             processor,

@@ -127,7 +127,7 @@ fn respell(status: &Status) -> Option<Status> {
     } else {
         ("response", message.strip_prefix("Error, encoded message length too large: ")?)
     };
-    Some(Status::resource_exhausted(format!("the {which} message is too large: {detail} (--max-message-bytes)")))
+    Some(crate::rpc::message_limit::too_large(which, detail))
 }
 
 #[cfg(test)]
