@@ -63,7 +63,7 @@ impl OrderManagement for OrderService {
     async fn search_orders(&self, request: Request<String>) -> Result<Response<Self::searchOrdersStream>, Status> {
         let budget = self.processor.budget().for_call(request.extensions());
         let found = crate::domain::store::search_within(self.store.as_ref(), &request.into_inner(), &budget);
-        let orders = found.map_ok(pb::Order::from).map_err(Status::from).boxed();
+        let orders = found.map_ok(pb::Order::from).map_err(Status::from);
         Ok(Response::new(message_limit::held_to(self.max_message, orders)))
     }
 
@@ -85,7 +85,7 @@ impl OrderManagement for OrderService {
         // The session lives as long as the stream: a client that leaves drops both at once.
         let session = self.processor.session_in(self.processor.budget().for_call(request.extensions()));
         let events = processing::run(session, request.into_inner());
-        Ok(Response::new(message_limit::held_to(self.max_message, events.map_ok(pb::CombinedShipment::from).boxed())))
+        Ok(Response::new(message_limit::held_to(self.max_message, events.map_ok(pb::CombinedShipment::from))))
     }
 }
 

@@ -72,7 +72,7 @@ impl OrderManagementWeb for OrderWebService {
             };
             Ok(pb::ProcessingEvent { event: Some(event) })
         });
-        Ok(Response::new(message_limit::held_to(self.max_message, events.boxed())))
+        Ok(Response::new(message_limit::held_to(self.max_message, events)))
     }
 
     async fn process_orders_submit(&self, request: Request<pb::SubmitOrderId>) -> Result<Response<()>, Status> {
