@@ -50,10 +50,9 @@ fn headline(scenario: &str) -> Option<&'static str> {
 }
 
 /// The figures a scenario is compared by: its headline, then the server's
-/// CPU per call where the scenario measures it.
+/// CPU per call (which only the cases that measure it have).
 fn compared_by(scenario: &str) -> impl Iterator<Item = (&'static str, Better)> {
-    let cost = matches!(scenario, "unary" | "add" | "h2load").then_some((SERVER_CPU, Better::Less));
-    headline(scenario).map(|figure| (figure, Better::More)).into_iter().chain(cost)
+    headline(scenario).map(|figure| (figure, Better::More)).into_iter().chain([(SERVER_CPU, Better::Less)])
 }
 
 /// The comparisons of `rows`: none unless they come from more than one
@@ -80,20 +79,33 @@ pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comp
                     .filter_map(|other| other.figure(figure))
                     .collect()
             };
-            if servers.iter().any(|server| rounds_on(server).is_empty()) {
+            // Each server's rounds and their median.
+            let measured: Vec<(&str, Vec<f64>, f64)> = servers
+                .iter()
+                .map(|&server| {
+                    let rounds = rounds_on(server);
+                    let median = report::median_of(&mut rounds.clone());
+                    (server, rounds, median)
+                })
+                .collect();
+            if measured.iter().any(|(_, rounds, _)| rounds.is_empty()) {
                 continue;
             }
-            let median_on = |server: &str| report::median_of(&mut rounds_on(server));
-            let base = baseline.map(median_on).filter(|base| *base > 0.0);
+            let base = baseline
+                .and_then(|baseline| measured.iter().find(|(server, ..)| *server == baseline))
+                .map(|(_, _, median)| *median)
+                .filter(|base| *base > 0.0);
             let ratio = |median: f64| match better {
                 Better::More => base.map(|base| median / base),
                 Better::Less => base.filter(|_| median > 0.0).map(|base| base / median),
             };
-            let servers = servers
-                .iter()
-                .map(|&server| {
-                    let median = median_on(server);
-                    Compared { server: server.to_string(), median, rounds: rounds_on(server), ratio: ratio(median) }
+            let servers = measured
+                .into_iter()
+                .map(|(server, rounds, median)| Compared {
+                    server: server.to_string(),
+                    median,
+                    rounds,
+                    ratio: ratio(median),
                 })
                 .collect();
             out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, better, servers });
