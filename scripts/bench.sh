@@ -11,12 +11,14 @@
 #   unary getOrder (c=32) from ordermgt-bench's client and from nghttp2's h2load (installed if missing),
 #   processOrders at 1, 64 and 1,024 streams from three clients: tonic's (bidi), one DATA frame per id
 #   (bidi-frames), and one that sends all the windows take before it reads (bidi-send-first);
+# then the unary cases again with each server started on a CPU of its own and the client on another
+# (taskset; needs two CPUs), where the client's CPU no longer comes out of the server's;
 # and then what only ours serves or what fills a store on ours alone: processOrders over grpc-ws.v2 and v1
 # beside native (websocket, websocket-v1, bidi: the ratios at 1, 64 and 1,024 calls), add, search,
 # idle-streams, and 10,000 idle WebSocket calls on a server of their own (idle-websockets),
 # the page's bundle sizes, and the page against 100,005 orders in each browser (e2e/tests/scale.rs).
 # The report (medians, ratios to the Go server, ✓/✗ against 1.5×) is printed and written to
-# target/bench/report.md, the raw figures to target/bench/report.json, ours.json and idle.json.
+# target/bench/report.md, the raw figures to target/bench/report.json, own-core.json, ours.json and idle.json.
 # Usage: scripts/bench.sh [ordermgt-bench flags...]   e.g. scripts/bench.sh --streams 1,64 --seconds 10
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,12 +43,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# What a server is started under: nothing, or `taskset -c CPU` for the pass on a core of its own.
+on_cpu=()
+
 # Starts our server with "$@", logging to $out/$name.log; sets url and pid.
 start_ours() {
     local name=$1
     shift
     local log=$out/$name.log
-    RUST_LOG=info target/release/ordermgt-server --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
+    RUST_LOG=info "${on_cpu[@]}" target/release/ordermgt-server --listen 127.0.0.1:0 "$@" >"$log" 2>&1 &
     pid=$!
     pids+=("$pid")
     url=
@@ -59,6 +64,23 @@ start_ours() {
     exit 1
 }
 
+# Starts the book's Go server (built to listen on $go_addr, so one at a time), logging to
+# $out/$1.log; sets go_pid.
+go_addr=127.0.0.1:50061
+start_go() {
+    if (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null; then
+        echo "$go_addr is taken: the Go server (built to listen there) cannot start" >&2
+        exit 1
+    fi
+    "${on_cpu[@]}" "$out/seed/seed-server" >"$out/$1.log" 2>&1 &
+    go_pid=$!
+    pids+=("$go_pid")
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null && return
+        sleep 0.05
+    done
+}
+
 start_ours ours-sqlite --data-dir "$work/data"
 sqlite_url=$url sqlite_pid=$pid
 start_ours ours-memory --database-url memory:
@@ -67,27 +89,66 @@ memory_url=$url memory_pid=$pid
 servers=(--server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url"
     --server-pid "ours-sqlite=$sqlite_pid" --server-pid "ours-memory=$memory_pid")
 seed=${ORDERMGT_SEED_GO:-../shared/peers/seed-go}
-go_addr=127.0.0.1:50061
 if [[ -x $seed/build.sh ]]; then
     if [[ ! -x $out/seed/seed-server ]]; then
         echo "==> bench: building the book's Go server ($seed/build.sh)"
         SEED_ADDR=$go_addr "$seed/build.sh" "$out/seed" >/dev/null
     fi
-    if (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null; then
-        echo "$go_addr is taken: the Go server (built to listen there) cannot start" >&2
-        exit 1
-    fi
-    "$out/seed/seed-server" >"$out/go.log" 2>&1 &
-    go_pid=$!
-    pids+=("$go_pid")
-    for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null && break
-        sleep 0.05
-    done
+    start_go go
     servers+=(--server "go=http://$go_addr" --server-pid "go=$go_pid" --baseline go)
 else
     echo "==> bench: no Go server to compare with ($seed/build.sh not found; ORDERMGT_SEED_GO names it)" >&2
 fi
+
+# The CPUs this script may run on, one a line ("0-2,4" -> 0 1 2 4).
+allowed_cpus() {
+    local list range
+    list=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)
+    for range in ${list//,/ }; do
+        seq "${range%-*}" "${range#*-}"
+    done
+}
+
+# The unary cases again, each server started on one CPU of its own and the client on another.
+# Side by side on two shared cores, the client's CPU comes out of the server's, so a server
+# that needs less CPU a call shows less of it in calls/s (see the README's benchmarks).
+own_core() {
+    local cpus
+    mapfile -t cpus < <(allowed_cpus)
+    echo "## Unary, each server on a core of its own"
+    echo
+    if ((${#cpus[@]} < 2)); then
+        echo "(Needs two CPUs, one for the server and one for the client; this script may use ${#cpus[@]}.)"
+        echo
+        return
+    fi
+    echo "Each server started under \`taskset -c ${cpus[0]}\` (so one lane of ours, GOMAXPROCS=1 for Go's),"
+    echo "one at a time beside the others' idle ones; ordermgt-bench and h2load under \`taskset -c ${cpus[1]}\`."
+    echo
+    local own=() go_was=${go_pid:-}
+    on_cpu=(taskset -c "${cpus[0]}")
+    start_ours ours-sqlite-own-core --data-dir "$work/own-core"
+    own+=(--server "ours-sqlite=$url" --server-pid "ours-sqlite=$pid")
+    local own_pids=("$pid")
+    start_ours ours-memory-own-core --database-url memory:
+    own+=(--server "ours-memory=$url" --server-pid "ours-memory=$pid")
+    own_pids+=("$pid")
+    if [[ -n $go_was ]]; then
+        # The Go server listens where it was built to: the one started first makes way.
+        kill "$go_was" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null || break
+            sleep 0.05
+        done
+        start_go go-own-core
+        own+=(--server "go=http://$go_addr" --server-pid "go=$go_pid" --baseline go)
+        own_pids+=("$go_pid")
+    fi
+    on_cpu=()
+    ORDERMGT_BENCH_ROUNDS=${ORDERMGT_BENCH_ROUNDS:-3} taskset -c "${cpus[1]}" \
+        target/release/ordermgt-bench "${own[@]}" --json "$out/own-core.json" "$@" unary h2load
+    kill "${own_pids[@]}" 2>/dev/null || true
+}
 
 report=$out/report.md
 {
@@ -103,6 +164,7 @@ report=$out/report.md
     ORDERMGT_BENCH_ROUNDS=${ORDERMGT_BENCH_ROUNDS:-3} ORDERMGT_BENCH_TOTAL_IDS=${ORDERMGT_BENCH_TOTAL_IDS:-500000} \
         target/release/ordermgt-bench "${servers[@]}" --json "$out/report.json" "$@" \
         unary h2load bidi bidi-frames bidi-send-first
+    own_core "$@"
     echo "## What only ours serves, or what fills the store"
     echo
     target/release/ordermgt-bench --server "ours-sqlite=$sqlite_url" --server "ours-memory=$memory_url" \

@@ -172,6 +172,7 @@ pub(crate) fn markdown(comparisons: &[Comparison], baseline: &str, target: f64) 
     for comparison in comparisons {
         let figure = match comparison.better {
             Better::More => comparison.figure.to_string(),
+            Better::Less if baseline.is_empty() => format!("{}, µs (less is better)", comparison.figure),
             Better::Less => format!("{}, µs (less is better: the ratio is {baseline}'s over this)", comparison.figure),
         };
         out.push_str(&format!("| {} | {} | {figure} |", comparison.scenario, comparison.case));
@@ -242,6 +243,9 @@ mod tests {
             ),
             "{table}"
         );
+
+        let unranked = markdown(&of(&rows[..2], None, 1.5), "", 1.5);
+        assert!(unranked.contains("| server CPU per call, µs (less is better) | 10 | 30 |"), "no baseline: {unranked}");
 
         let without = [timed("ours", 1, 300.0, 10.0), run("unary", "go", 1, 200.0)];
         assert!(of(&without, Some("go"), 1.5).iter().all(|comparison| comparison.figure != SERVER_CPU));
