@@ -37,7 +37,26 @@ pub(crate) struct Compared {
     pub(crate) median: f64,
     pub(crate) rounds: Vec<f64>,
     pub(crate) ratio: Option<f64>,
+    /// The ratio round by round (the servers' rounds are interleaved, so round n of each ran
+    /// side by side): how far this machine's noise moves it. Empty without a baseline.
+    pub(crate) round_ratios: Vec<f64>,
 }
+
+impl Better {
+    /// How many times better `value` is than `base`; none where a figure is not positive.
+    fn ratio(self, value: f64, base: f64) -> Option<f64> {
+        if value <= 0.0 || base <= 0.0 {
+            return None;
+        }
+        Some(match self {
+            Better::More => value / base,
+            Better::Less => base / value,
+        })
+    }
+}
+
+/// A server's figure in each of its rounds, with the round's number.
+type Numbered = Vec<(usize, f64)>;
 
 /// The figure that sums up a scenario, if it has one where more is better.
 fn headline(scenario: &str) -> Option<&'static str> {
@@ -73,45 +92,61 @@ pub(crate) fn of(rows: &[Row], baseline: Option<&str>, _target: f64) -> Vec<Comp
             if out.iter().any(|seen| seen.scenario == row.scenario && seen.case == row.case && seen.figure == figure) {
                 continue;
             }
-            let rounds_on = |server: &str| -> Vec<f64> {
+            // Each server's rounds (with their numbers) and their median.
+            let rounds_on = |server: &str| -> Numbered {
                 rows.iter()
                     .filter(|other| other.scenario == row.scenario && other.case == row.case && other.server == server)
-                    .filter_map(|other| other.figure(figure))
+                    .filter_map(|other| Some((other.round, other.figure(figure)?)))
                     .collect()
             };
-            // Each server's rounds and their median.
-            let measured: Vec<(&str, Vec<f64>, f64)> = servers
+            let measured: Vec<(&str, Numbered, f64)> = servers
                 .iter()
                 .map(|&server| {
                     let rounds = rounds_on(server);
-                    let median = report::median_of(&mut rounds.clone());
+                    let median = report::median_of(&mut rounds.iter().map(|(_, value)| *value).collect::<Vec<_>>());
                     (server, rounds, median)
                 })
                 .collect();
             if measured.iter().any(|(_, rounds, _)| rounds.is_empty()) {
                 continue;
             }
-            let base = baseline
-                .and_then(|baseline| measured.iter().find(|(server, ..)| *server == baseline))
-                .map(|(_, _, median)| *median)
-                .filter(|base| *base > 0.0);
-            let ratio = |median: f64| match better {
-                Better::More => base.map(|base| median / base),
-                Better::Less => base.filter(|_| median > 0.0).map(|base| base / median),
-            };
+            let base = baseline.and_then(|baseline| measured.iter().find(|(server, ..)| *server == baseline));
             let servers = measured
-                .into_iter()
-                .map(|(server, rounds, median)| Compared {
-                    server: server.to_string(),
-                    median,
-                    rounds,
-                    ratio: ratio(median),
+                .iter()
+                .map(|(server, rounds, median)| {
+                    let round_ratios = base.map_or_else(Vec::new, |(_, base_rounds, _)| {
+                        rounds
+                            .iter()
+                            .filter_map(|(round, value)| {
+                                let (_, base) = base_rounds.iter().find(|(base_round, _)| base_round == round)?;
+                                better.ratio(*value, *base)
+                            })
+                            .collect()
+                    });
+                    Compared {
+                        server: server.to_string(),
+                        median: *median,
+                        rounds: rounds.iter().map(|(_, value)| *value).collect(),
+                        ratio: base.and_then(|(_, _, base)| better.ratio(*median, *base)),
+                        round_ratios,
+                    }
                 })
                 .collect();
             out.push(Comparison { scenario: row.scenario, case: row.case.clone(), figure, better, servers });
         }
     }
     out
+}
+
+/// The range of a server's round-by-round ratios, as " (1.38–1.61)"; none for fewer than two rounds.
+fn spread(compared: &Compared) -> Option<String> {
+    let ratios = &compared.round_ratios;
+    if ratios.len() < 2 {
+        return None;
+    }
+    let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(format!(" ({low:.2}–{high:.2})"))
 }
 
 /// The share of native gRPC's processOrders rate the WebSocket transport should reach (issue 16).
@@ -181,11 +216,11 @@ pub(crate) fn markdown(comparisons: &[Comparison], baseline: &str, target: f64) 
         }
         if !baseline.is_empty() {
             for name in &others {
-                let ratio = comparison.servers.iter().find(|compared| compared.server == *name).and_then(|c| c.ratio);
-                match ratio {
-                    Some(ratio) => {
+                let compared = comparison.servers.iter().find(|compared| compared.server == *name);
+                match compared.and_then(|compared| Some((compared.ratio?, spread(compared)))) {
+                    Some((ratio, spread)) => {
                         let mark = if ratio >= target { "✓" } else { "✗" };
-                        out.push_str(&format!(" {ratio:.2}× {mark} |"));
+                        out.push_str(&format!(" {ratio:.2}× {mark}{} |", spread.unwrap_or_default()));
                     }
                     None => out.push_str(" – |"),
                 }
@@ -195,7 +230,9 @@ pub(crate) fn markdown(comparisons: &[Comparison], baseline: &str, target: f64) 
     }
     if !baseline.is_empty() {
         out.push_str(&format!(
-            "\nMedians of the rounds; ✓ where a server reaches {target}× the baseline ({baseline}), ✗ where not.\n"
+            "\nMedians of the rounds; ✓ where a server reaches {target}× the baseline ({baseline}), ✗ where not; \
+             in brackets the lowest and highest ratio of a single round (the servers' rounds run interleaved, \
+             round n of each side by side).\n"
         ));
     }
     out
@@ -223,8 +260,9 @@ mod tests {
         assert_eq!(compared.len(), 1);
         let ours = &compared[0].servers[0];
         assert_eq!((ours.median, ours.ratio), (200.0, Some(2.0)));
+        assert_eq!(ours.round_ratios, [3.0, 100.0 / 120.0, 2.5], "round by round: 300/100, 100/120, 200/80");
         let table = markdown(&compared, "go", 1.5);
-        assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ |"), "{table}");
+        assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ (0.83–3.00) |"), "{table}");
     }
 
     #[test]

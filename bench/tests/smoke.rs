@@ -129,6 +129,8 @@ async fn servers_side_by_side_are_compared_by_the_medians_of_their_rounds() {
         assert_eq!(servers[0]["ratio"], 1.0, "the baseline against itself");
         assert_eq!(servers[1]["rounds"].as_array().map(Vec::len), Some(2), "two rounds each");
         assert!(servers[1]["ratio"].as_f64().is_some_and(|ratio| ratio > 0.0));
+        let by_round = servers[1]["round_ratios"].as_array().expect("the ratio round by round");
+        assert!(by_round.len() == 2 && by_round.iter().all(|ratio| ratio.as_f64().is_some_and(|r| r > 0.0)));
     }
     let _ = std::fs::remove_file(json);
 }
