@@ -117,8 +117,9 @@ own_core() {
     mapfile -t cpus < <(allowed_cpus)
     echo "## Unary, each server on a core of its own"
     echo
-    if ((${#cpus[@]} < 2)); then
-        echo "(Needs two CPUs, one for the server and one for the client; this script may use ${#cpus[@]}.)"
+    if ((${#cpus[@]} < 2)) || ! command -v taskset >/dev/null 2>&1; then
+        echo "(Needs two CPUs, one for the server and one for the client, and taskset (util-linux);"
+        echo "this script may use ${#cpus[@]} CPUs.)"
         echo
         return
     fi
@@ -152,6 +153,8 @@ own_core() {
 
 report=$out/report.md
 {
+    # The servers started in here (a subshell, being piped) are known to its own cleanup only.
+    trap cleanup EXIT
     echo "# ordermgt benchmark, $(date -u +%Y-%m-%d)"
     echo
     echo "$(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; clients and servers side by side on this machine, over loopback."
