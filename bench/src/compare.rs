@@ -43,15 +43,13 @@ pub(crate) struct Compared {
 }
 
 impl Better {
-    /// How many times better `value` is than `base`; none where a figure is not positive.
+    /// How many times better `value` is than `base` (a rate of 0 is 0× better); none where the
+    /// ratio would divide by a figure that is not positive.
     fn ratio(self, value: f64, base: f64) -> Option<f64> {
-        if value <= 0.0 || base <= 0.0 {
-            return None;
+        match self {
+            Better::More => (base > 0.0).then(|| value / base),
+            Better::Less => (value > 0.0 && base > 0.0).then(|| base / value),
         }
-        Some(match self {
-            Better::More => value / base,
-            Better::Less => base / value,
-        })
     }
 }
 
@@ -263,6 +261,9 @@ mod tests {
         assert_eq!(ours.round_ratios, [3.0, 100.0 / 120.0, 2.5], "round by round: 300/100, 100/120, 200/80");
         let table = markdown(&compared, "go", 1.5);
         assert!(table.contains("| unary | c=32 | calls/s | 200 | 100 | 2.00× ✓ (0.83–3.00) |"), "{table}");
+
+        let stalled = [run("unary", "ours", 1, 0.0), run("unary", "go", 1, 100.0)];
+        assert!(markdown(&of(&stalled, Some("go"), 1.5), "go", 1.5).contains("| 0 | 100 | 0.00× ✗ |"), "a rate of 0");
     }
 
     #[test]
