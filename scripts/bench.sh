@@ -67,8 +67,9 @@ start_ours() {
 # Starts the book's Go server (built to listen on $go_addr, so one at a time), logging to
 # $out/$1.log; sets go_pid.
 go_addr=127.0.0.1:50061
+go_listening() { (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null; }
 start_go() {
-    if (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null; then
+    if go_listening; then
         echo "$go_addr is taken: the Go server (built to listen there) cannot start" >&2
         exit 1
     fi
@@ -76,7 +77,7 @@ start_go() {
     go_pid=$!
     pids+=("$go_pid")
     for _ in $(seq 1 100); do
-        (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null && return
+        go_listening && return
         sleep 0.05
     done
 }
@@ -138,7 +139,7 @@ own_core() {
         # The Go server listens where it was built to: the one started first makes way.
         kill "$go_was" 2>/dev/null || true
         for _ in $(seq 1 100); do
-            (exec 3<>"/dev/tcp/${go_addr%:*}/${go_addr#*:}") 2>/dev/null || break
+            go_listening || break
             sleep 0.05
         done
         start_go go-own-core
@@ -146,11 +147,13 @@ own_core() {
         own_pids+=("$go_pid")
     fi
     on_cpu=()
-    ORDERMGT_BENCH_ROUNDS=${ORDERMGT_BENCH_ROUNDS:-3} taskset -c "${cpus[1]}" \
+    ORDERMGT_BENCH_ROUNDS=$rounds taskset -c "${cpus[1]}" \
         target/release/ordermgt-bench "${own[@]}" --json "$out/own-core.json" "$@" unary h2load
     kill "${own_pids[@]}" 2>/dev/null || true
 }
 
+# Rounds of each case against the Go server, on shared cores and on a core each.
+rounds=${ORDERMGT_BENCH_ROUNDS:-3}
 report=$out/report.md
 {
     # The servers started in here (a subshell, being piped) are known to its own cleanup only.
@@ -164,7 +167,7 @@ report=$out/report.md
     echo
     echo "## Against the book's Go server"
     echo
-    ORDERMGT_BENCH_ROUNDS=${ORDERMGT_BENCH_ROUNDS:-3} ORDERMGT_BENCH_TOTAL_IDS=${ORDERMGT_BENCH_TOTAL_IDS:-500000} \
+    ORDERMGT_BENCH_ROUNDS=$rounds ORDERMGT_BENCH_TOTAL_IDS=${ORDERMGT_BENCH_TOTAL_IDS:-500000} \
         target/release/ordermgt-bench "${servers[@]}" --json "$out/report.json" "$@" \
         unary h2load bidi bidi-frames bidi-send-first
     own_core "$@"
