@@ -284,13 +284,48 @@ async fn a_client_sending_as_fast_as_its_credit_allows_gets_every_id_shipped() {
 }
 
 #[tokio::test]
+async fn a_client_sending_small_ids_is_granted_a_window_of_a_mebibyte_of_them() {
+    // As natively (1 MiB of stream window), not 64 messages however small:
+    // the window is sized by bytes once half the initial one has been taken.
+    let server = common::spawn().await;
+    let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
+    for n in 0..grpc_ws::GRANT {
+        call.send(&["102", "103", "104"][n as usize % 3].to_string()).await;
+    }
+    let granted = loop {
+        match tokio::time::timeout(Duration::from_secs(10), call.next()).await.expect("a window update") {
+            Ok(Frame::WindowUpdate(more)) => break more,
+            Ok(_) => {}
+            Err(code) => panic!("closed early: {code:?}"),
+        }
+    };
+    // Each id is 10 bytes framed: "102" in a StringValue (5) behind its prefix (5).
+    let in_flight = grpc_ws::INITIAL_WINDOW - grpc_ws::GRANT + granted;
+    assert_eq!(in_flight, grpc_ws::WINDOW_BYTES / 10);
+}
+
+#[tokio::test]
 async fn a_client_that_sends_past_its_credit_is_stopped_with_a_protocol_error() {
     let server = common::spawn().await;
     let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
     // Unknown ids: each is answered with a rejection, which this client never
-    // makes room for, so the call soon stops taking ids.
-    for n in 0..400 {
-        call.send(&format!("unknown-{n}")).await;
+    // makes room for, so the call soon stops taking ids, and the server stops
+    // granting. The client spends its initial window, counts what the server
+    // granted meanwhile, then sends one id more than all that.
+    let mut sent = 0;
+    for _ in 0..grpc_ws::INITIAL_WINDOW {
+        call.send(&format!("unknown-{sent}")).await;
+        sent += 1;
+    }
+    let mut granted = 0;
+    while let Ok(frame) = tokio::time::timeout(Duration::from_millis(500), call.next()).await {
+        if let Frame::WindowUpdate(more) = frame.expect("the call goes on within its credit") {
+            granted += more;
+        }
+    }
+    for _ in 0..=granted {
+        call.send(&format!("unknown-{sent}")).await;
+        sent += 1;
     }
     let answer = call.answer().await;
     assert_eq!(answer.status(), Some("13"));

@@ -12,7 +12,7 @@ mod reply;
 use bytes::{BufMut, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-pub use flow::{Credit, GRANT, Window};
+pub use flow::{Credit, GRANT, PEAK_FACTOR, WINDOW_BYTES, Window};
 pub use reply::{Reply, ReplyError, ServerFrame};
 
 /// A revision of the protocol, named by the WebSocket subprotocol that offers it.
@@ -63,7 +63,8 @@ const MESSAGE: u8 = 0x00;
 const HEADERS: u8 = 0x80;
 const END_OF_STREAM: u8 = 0x40;
 const WINDOW_UPDATE: u8 = 0x20;
-const PREFIX: usize = 5;
+/// The bytes before each frame's payload: its flags and length.
+pub(crate) const PREFIX: usize = 5;
 
 /// One frame: what one binary WebSocket message carries.
 #[derive(Debug, Clone, PartialEq)]

@@ -2,15 +2,16 @@
 //! (`grpc-ws.v2`, grpc-ws/PROTOCOL.md; `websocket-v1` in `grpc-ws.v1`): C
 //! concurrent calls, one WebSocket each, each sending N ids as fast as the
 //! server's grants and its socket allow, while reading shipments and granting
-//! the server 32 more messages each time it has read 32, as the page does. In
+//! the server more as grpc-ws's `Window` counts them, sized to `WINDOW_BYTES`
+//! (1 MiB) of shipments, as the server sizes the window it gives the ids. In
 //! v2 a call sends the ids its credit allows at once in one WebSocket message
 //! (up to `MAX_BATCH_BYTES`), never waiting to fill one. The figures are those
 //! of `bidi`, for comparison with it.
 //!
 //! Flow control runs both ways, as PROTOCOL.md has it: a call may send
 //! `INITIAL_WINDOW` ids, then as many more as the server grants in its window
-//! updates (32 each time the call has taken 32). Nothing else bounds the ids in
-//! flight: what the benchmark measures is the protocol's own flow control.
+//! updates. Nothing else bounds the ids in flight: what the benchmark measures
+//! is the protocol's own flow control.
 //! A call that hears nothing for a while with shipments owed is reported as
 //! stalled, with how far it got.
 
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt, stream};
-use grpc_ws::{Batch, Frame, GRANT, INITIAL_WINDOW, Reply, Revision, ServerFrame, Window};
+use grpc_ws::{Batch, Frame, INITIAL_WINDOW, Reply, Revision, ServerFrame, WINDOW_BYTES, Window};
 use ordermgt_proto::CombinedShipment;
 use prost::Message as _;
 use tokio::net::TcpStream;
@@ -78,12 +79,13 @@ pub(crate) async fn run(server: &str, ids: &[String], case: Case) -> Result<Row,
     let elapsed = started.elapsed().as_secs_f64();
     let sent = case.calls * case.ids_per_call;
     let described = format!(
-        "calls={} (one WebSocket each, {}) ids/call={} batch={} window={INITIAL_WINDOW}+{GRANT}/{GRANT} read \
-         request credit={INITIAL_WINDOW}+the server's grants",
+        "calls={} (one WebSocket each, {}) ids/call={} batch={} window={} KiB of shipments, request \
+         credit={INITIAL_WINDOW}+the server's grants",
         case.calls,
         case.revision.subprotocol(),
         case.ids_per_call,
-        case.batch_size
+        case.batch_size,
+        WINDOW_BYTES / 1024
     );
     let scenario = match case.revision {
         Revision::V2 => "websocket",
@@ -248,8 +250,9 @@ async fn one_call(socket: Socket, frames: Arc<[Bytes]>, call: usize, case: Case)
 }
 
 /// Reads the call's answer to its trailers, counting shipments and granting
-/// more as grpc-ws's [`Window`] counts them ([`GRANT`] each time it has read as
-/// many), and adding the server's grants to the call's `credit`.
+/// more as grpc-ws's [`Window`] counts them (a window of [`WINDOW_BYTES`] of
+/// shipments, as the server gives a call for its ids), and adding the
+/// server's grants to the call's `credit`.
 async fn read_shipments(
     incoming: &mut futures::stream::SplitStream<Socket>,
     grants: mpsc::UnboundedSender<u32>,
@@ -259,7 +262,7 @@ async fn read_shipments(
     case: Case,
 ) -> Result<Tally, String> {
     let mut tally = Tally::default();
-    let (mut read_messages, mut window, mut reply) = (0usize, Window::default(), Reply::default());
+    let (mut read_messages, mut window, mut reply) = (0usize, Window::sized(WINDOW_BYTES), Reply::default());
     let revision = case.revision;
     loop {
         let message = match tokio::time::timeout(STALL, incoming.next()).await {
@@ -292,7 +295,7 @@ async fn read_shipments(
                     let shipment = CombinedShipment::decode(message).map_err(|error| format!("a shipment: {error}"))?;
                     tally.add(&shipment, case.batch_size, batch_sent);
                     read_messages += 1;
-                    if let Some(more) = window.read_one() {
+                    if let Some(more) = window.read(1, raw.len()) {
                         let _ = grants.send(more);
                     }
                 }

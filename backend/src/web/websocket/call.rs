@@ -15,7 +15,7 @@ use axum::response::Response;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use grpc_ws::{Batch, Frame, FrameError, Frames, INITIAL_WINDOW, Revision, Window};
+use grpc_ws::{Batch, Frame, FrameError, Frames, INITIAL_WINDOW, Revision, WINDOW_BYTES, Window};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
 use http_body_util::BodyExt;
@@ -33,11 +33,14 @@ use crate::web::calls::Protocol;
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest window a client may grant, as in HTTP/2: 2^31 - 1 messages.
 const MAX_WINDOW: usize = 0x7fff_ffff;
-/// Most bytes of request messages a call holds unread: the window counts
-/// messages, so without it 64 messages of several megabytes each could wait.
-/// (A single message, however large, is always taken: the call's own limit,
+/// Most bytes of request messages a call holds unread: 8 MiB, what the
+/// client's window lets it have in flight at the largest message it has sent
+/// ([`grpc_ws::PEAK_FACTOR`] times [`WINDOW_BYTES`]). The window counts
+/// messages, so without it 64 messages of several megabytes each could wait,
+/// or a window sized for small ones filled with large ones. (A single
+/// message, however large, is always taken: the call's own limit,
 /// `--max-message-bytes`, refuses it with a clearer status.)
-const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
+const READ_AHEAD_BYTES: usize = grpc_ws::PEAK_FACTOR as usize * WINDOW_BYTES as usize;
 /// Most bytes of the client's messages handed to the call at once, as for
 /// HTTP/2 (`net::http2`): the messages a WebSocket message carries go on
 /// together, in runs of this size, and are counted read when the call takes
@@ -147,13 +150,15 @@ async fn run(
         Ok(Err(status)) => return Some(Ending::ProtocolError(status)),
         Err(_) => return Some(Ending::ProtocolError(Status::deadline_exceeded("grpc-ws: no call headers in time"))),
     };
-    // The client may send at most INITIAL_WINDOW messages the call has not
-    // taken (each run holds one at least), so a queue that size never fills,
-    // and the socket is always read.
-    let (requests, taken) = mpsc::channel(INITIAL_WINDOW as usize);
+    // The client's window: 1 MiB of its messages, as natively. It may send at
+    // most its window of messages the call has not taken (each run holds one
+    // at least), so a queue of the most it can be never fills, and the socket
+    // is always read. (The queue takes memory as it fills, not up front.)
+    let window = Window::sized(WINDOW_BYTES);
+    let (requests, taken) = mpsc::channel(window.most() as usize);
     let unread = Arc::new(Mutex::new(Unread { held: budget.none(), granted: 0 }));
     let request = http::Request::builder().method(http::Method::POST).uri(path.as_str());
-    let Ok(mut request) = request.body(request_body(taken, out.clone(), Arc::clone(&unread))) else {
+    let Ok(mut request) = request.body(request_body(taken, window, out.clone(), Arc::clone(&unread))) else {
         return Some(Ending::ProtocolError(Status::unimplemented(format!(
             "grpc-ws: {} is not a method's path",
             crate::echo::quoted(&path)
@@ -168,10 +173,10 @@ async fn run(
     if let Some(peer) = peer {
         request.extensions_mut().insert(peer);
     }
-    let window = Semaphore::new(INITIAL_WINDOW as usize);
+    let credit = Semaphore::new(INITIAL_WINDOW as usize);
     tokio::select! {
-        ending = read_requests(incoming, requests, (&window, &unread), pings) => Some(ending),
-        () = respond(calls.oneshot(request), (out, output), &window) => None,
+        ending = read_requests(incoming, requests, (&credit, &unread), pings) => Some(ending),
+        () = respond(calls.oneshot(request), (out, output), &credit) => None,
     }
 }
 
@@ -186,19 +191,19 @@ struct Unread {
 }
 
 /// The request body: the client's messages as the call takes them, a run at
-/// a time, granting the client more as grpc-ws's [`Window`] counts them
-/// (`GRANT` each time the call has taken as many).
+/// a time, granting the client more as its [`Window`] counts them (what was
+/// taken, once half the window has been, resized to the messages' size).
 fn request_body(
     taken: mpsc::Receiver<Result<(Bytes, u32), BoxError>>,
+    mut window: Window,
     out: mpsc::Sender<Message>,
     unread: Arc<Mutex<Unread>>,
 ) -> axum::body::Body {
-    let mut taken_so_far = Window::default();
     let frames = ReceiverStream::new(taken).then(move |run| {
         let grant = run.as_ref().ok().and_then(|(messages, count)| {
             let mut unread = lock(&unread);
             unread.held.shrink(messages.len());
-            let more = taken_so_far.read(*count)?;
+            let more = window.read(*count, messages.len())?;
             // Counted before it is sent: the client may use it the moment it arrives.
             unread.granted += u64::from(more);
             Some((out.clone(), more))

@@ -26,6 +26,9 @@ pub(crate) struct ResponseBody {
     frames: UnboundedReceiver<FromServer>,
     /// Window updates for the task to send; dropped with the body, which tells the task to close.
     grants: UnboundedSender<u32>,
+    /// The page's window is [`grpc_ws::INITIAL_WINDOW`] shipments, not sized by bytes as the
+    /// server's and the benchmark's are: a page that stops reading (a tab in the background)
+    /// holds at most that many, and people read shipments far slower than the window lets them come.
     window: Window,
     ended: bool,
 }
@@ -69,7 +72,7 @@ impl http_body::Body for ResponseBody {
         }
         let frame = match ready!(this.frames.poll_next_unpin(cx)) {
             Some(Ok(Incoming::Message(message))) => {
-                if let Some(more) = this.window.read_one() {
+                if let Some(more) = this.window.read(1, message.len()) {
                     let _ = this.grants.unbounded_send(more);
                 }
                 return Poll::Ready(Some(Ok(http_body::Frame::data(message))));
