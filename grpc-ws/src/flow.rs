@@ -62,8 +62,9 @@ impl Default for Window {
 }
 
 impl Window {
-    /// A window of as many messages as `bytes` hold, sized by the largest
-    /// message read so far; [`INITIAL_WINDOW`] until the first grant.
+    /// A window of as many messages as `bytes` hold at the mean size of
+    /// those read so far (within [`PEAK_FACTOR`] times `bytes` at the
+    /// largest); [`INITIAL_WINDOW`] until the first grant.
     pub fn sized(bytes: u32) -> Self {
         Window { bytes: Some(bytes), ..Window::default() }
     }
