@@ -309,20 +309,22 @@ async fn a_client_that_sends_past_its_credit_is_stopped_with_a_protocol_error() 
     let server = common::spawn().await;
     let mut call = WsCall::open(server.addr, PROCESS, &[]).await;
     // Unknown ids: each is answered with a rejection, which this client never
-    // makes room for, so the call soon stops taking ids, and the server stops
-    // granting. The client spends its initial window, counts what the server
-    // granted meanwhile, then sends one id more than all that.
+    // makes room for, so the call stops taking ids once its 64 rejections wait.
+    // The client spends its initial window; the server grants once, when the
+    // call has taken half of it (the next grant would take half the new
+    // window). The client then sends one id more than all that.
     let mut sent = 0;
     for _ in 0..grpc_ws::INITIAL_WINDOW {
         call.send(&format!("unknown-{sent}")).await;
         sent += 1;
     }
-    let mut granted = 0;
-    while let Ok(frame) = tokio::time::timeout(Duration::from_millis(500), call.next()).await {
-        if let Frame::WindowUpdate(more) = frame.expect("the call goes on within its credit") {
-            granted += more;
+    let granted = loop {
+        match tokio::time::timeout(Duration::from_secs(10), call.next()).await.expect("the server grants") {
+            Ok(Frame::WindowUpdate(more)) => break more,
+            Ok(_) => {}
+            Err(code) => panic!("closed within the credit: {code:?}"),
         }
-    }
+    };
     for _ in 0..=granted {
         call.send(&format!("unknown-{sent}")).await;
         sent += 1;
