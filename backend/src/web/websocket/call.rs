@@ -225,7 +225,7 @@ fn request_body(
 async fn read_requests(
     incoming: &mut Incoming,
     requests: Requests,
-    (window, unread): (&Semaphore, &Mutex<Unread>),
+    (credit, unread): (&Semaphore, &Mutex<Unread>),
     mut pings: Pings,
 ) -> Ending {
     let mut requests = Some(requests);
@@ -256,9 +256,9 @@ async fn read_requests(
                 // The client reads what it is sent, its pongs among them.
                 pings.reading();
                 // As in HTTP/2, a window may not grow past 2^31 - 1.
-                let room = MAX_WINDOW - window.available_permits().min(MAX_WINDOW);
+                let room = MAX_WINDOW - credit.available_permits().min(MAX_WINDOW);
                 match usize::try_from(more) {
-                    Ok(more) if more <= room => window.add_permits(more),
+                    Ok(more) if more <= room => credit.add_permits(more),
                     _ => break protocol_error("a window update past 2^31 - 1 messages"),
                 }
             }
@@ -442,7 +442,7 @@ fn lock_output(output: &Mutex<Output>) -> std::sync::MutexGuard<'_, Output> {
 }
 
 /// Sends the call's response: headers, each message as the window allows, trailers.
-async fn respond<F>(response: F, (out, output): (&mpsc::Sender<Message>, &Mutex<Output>), window: &Semaphore)
+async fn respond<F>(response: F, (out, output): (&mpsc::Sender<Message>, &Mutex<Output>), credit: &Semaphore)
 where
     F: Future<Output = Result<Response, std::convert::Infallible>>,
 {
@@ -481,12 +481,12 @@ where
                             }
                             break;
                         }
-                        let Ok(permit) = window.acquire().await else { return };
+                        let Ok(permit) = credit.acquire().await else { return };
                         permit.forget();
-                        let more = u32::try_from(window.available_permits()).unwrap_or(u32::MAX);
+                        let more = u32::try_from(credit.available_permits()).unwrap_or(u32::MAX);
                         let (len, count) =
                             grpc_ws::leading_messages(&data, grpc_ws::MAX_BATCH_BYTES, more.saturating_add(1));
-                        if let Ok(permits) = window.try_acquire_many(count - 1) {
+                        if let Ok(permits) = credit.try_acquire_many(count - 1) {
                             permits.forget();
                         }
                         let messages = data.split_to(len);
